@@ -1,0 +1,1 @@
+"""Galápagos HTTP layer: Starlette app, routes, schemas, auth, error rendering and CLI."""

@@ -1,0 +1,176 @@
+"""Declarative endpoints: parse → authorize → call one service → render.
+
+Each endpoint declares its body, query and response models once; the same declaration
+drives request validation, the envelope and the OpenAPI document.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar, cast
+
+from pydantic import BaseModel, ValidationError
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from galapagos_app.envelope import success
+from galapagos_app.state import AppState
+from galapagos_core.actor import Actor
+from galapagos_core.errors import InvalidInput, NotAuthenticated
+from galapagos_core.services import Services
+
+B = TypeVar("B", bound=BaseModel)
+Q = TypeVar("Q", bound=BaseModel)
+
+
+class NoBody(BaseModel):
+    pass
+
+
+class NoQuery(BaseModel):
+    pass
+
+
+@dataclass(frozen=True)
+class Call(Generic[B, Q]):
+    """One parsed, authenticated API call, as handlers see it."""
+
+    actor: Actor
+    services: Services
+    body: B
+    query: Q
+    path: dict[str, str]
+    request: Request
+
+
+Handler = Callable[[Call[Any, Any]], Awaitable[Any]]
+
+
+@dataclass
+class Endpoint:
+    method: str
+    path: str
+    handler: Handler
+    summary: str
+    tag: str
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    response: Any = None
+    status_code: int = 200
+    message: str | None = None
+    errors: tuple[int, ...] = ()
+
+
+@dataclass
+class Router:
+    """Collects endpoints of one feature; ``routes()`` turns them into Starlette routes."""
+
+    tag: str
+    endpoints: list[Endpoint] = field(default_factory=list)
+
+    def add(
+        self,
+        method: str,
+        path: str,
+        *,
+        summary: str,
+        body: type[BaseModel] | None = None,
+        query: type[BaseModel] | None = None,
+        response: Any = None,
+        status_code: int = 200,
+        errors: tuple[int, ...] = (),
+    ) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            self.endpoints.append(
+                Endpoint(
+                    method=method, path=path, handler=handler, summary=summary, tag=self.tag,
+                    body=body, query=query, response=response, status_code=status_code,
+                    errors=errors,
+                )
+            )
+            return handler
+
+        return register
+
+    def get(self, path: str, **options: Any) -> Callable[[Handler], Handler]:
+        return self.add("GET", path, **options)
+
+    def post(self, path: str, **options: Any) -> Callable[[Handler], Handler]:
+        return self.add("POST", path, **options)
+
+    def patch(self, path: str, **options: Any) -> Callable[[Handler], Handler]:
+        return self.add("PATCH", path, **options)
+
+    def delete(self, path: str, **options: Any) -> Callable[[Handler], Handler]:
+        return self.add("DELETE", path, **options)
+
+
+def _errors(exc: ValidationError, where: str) -> list[dict[str, Any]]:
+    return [
+        {"loc": [where, *err["loc"]], "msg": err["msg"], "type": err["type"]}
+        for err in exc.errors(include_url=False, include_context=False, include_input=False)
+    ]
+
+
+def _invalid(errors: list[dict[str, Any]]) -> InvalidInput:
+    fields = ", ".join(".".join(str(p) for p in e["loc"]) for e in errors[:5])
+    return InvalidInput(f"invalid request: {fields}", errors=errors)
+
+
+async def _parse_body(request: Request, model: type[BaseModel]) -> BaseModel:
+    raw = await request.body()
+    try:
+        payload = json.loads(raw) if raw else {}
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise InvalidInput(
+            "the request body is not valid JSON", code="INVALID_JSON",
+            errors=[{"loc": ["body"], "msg": "invalid JSON", "type": "json_invalid"}],
+        ) from None
+    try:
+        return model.model_validate(payload)
+    except ValidationError as exc:
+        raise _invalid(_errors(exc, "body")) from None
+
+
+def _parse_query(request: Request, model: type[BaseModel]) -> BaseModel:
+    try:
+        return model.model_validate(dict(request.query_params))
+    except ValidationError as exc:
+        raise _invalid(_errors(exc, "query")) from None
+
+
+def actor_of(request: Request) -> Actor:
+    actor = getattr(request.user, "actor", None)
+    if actor is None:
+        raise NotAuthenticated(
+            "authentication required: send 'Authorization: Bearer <token>'"
+            if "authorization" not in request.headers
+            else "the bearer token is invalid, expired or revoked"
+        )
+    return cast(Actor, actor)
+
+
+def _starlette_route(endpoint: Endpoint) -> Route:
+    async def run(request: Request) -> Response:
+        actor = actor_of(request)
+        body = await _parse_body(request, endpoint.body) if endpoint.body else NoBody()
+        query = _parse_query(request, endpoint.query) if endpoint.query else NoQuery()
+        state = cast(AppState, request.state)
+        call: Call[Any, Any] = Call(
+            actor=actor, services=state.services, body=body, query=query,
+            path=dict(request.path_params), request=request,
+        )
+        result = await endpoint.handler(call)
+        if isinstance(result, Response):
+            return result
+        return success(result, status_code=endpoint.status_code)
+
+    run.__name__ = endpoint.handler.__name__
+    return Route(endpoint.path, run, methods=[endpoint.method], name=endpoint.handler.__name__)
+
+
+def routes(routers: list[Router]) -> list[Route]:
+    return [_starlette_route(e) for router in routers for e in router.endpoints]

@@ -1,0 +1,68 @@
+"""The Starlette application: lifespan-owned resources, middleware, routes, docs."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from importlib.metadata import version
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.authentication import AuthenticationMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+from swagger_ui_bundle import swagger_ui_path
+from tortoise import connections
+
+from galapagos_app.auth import BearerTokenBackend, on_auth_error
+from galapagos_app.endpoints import routes
+from galapagos_app.errors import EXCEPTION_HANDLERS
+from galapagos_app.openapi import docs, openapi_document, openapi_endpoint
+from galapagos_app.request_context import RequestIdMiddleware
+from galapagos_app.routes import ROUTERS
+from galapagos_core import database
+from galapagos_core.config import Settings
+from galapagos_core.services import Services
+
+
+async def healthcheck(request: Request) -> Response:
+    """Darwin's ``{"status": "ok"}``; 503 when the database does not answer."""
+    try:
+        await connections.get("default").execute_query("SELECT 1")
+    except Exception:
+        return JSONResponse({"status": "unavailable"}, status_code=503)
+    return JSONResponse({"status": "ok"})
+
+
+def create_app(settings: Settings) -> Starlette:
+    services = Services.build(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
+        await database.connect(settings)
+        try:
+            yield {"services": services}
+        finally:
+            await database.close()
+
+    document = openapi_document(ROUTERS, version("galapagos"))
+    all_routes: list[BaseRoute] = [
+        Route("/healthcheck", healthcheck, methods=["GET"]),
+        Route("/openapi.json", openapi_endpoint(document), methods=["GET"]),
+        Route("/docs", docs, methods=["GET"]),
+        Mount("/docs/static", app=StaticFiles(directory=str(swagger_ui_path)), name="docs-static"),
+        *routes(ROUTERS),
+    ]
+    middleware = [
+        Middleware(RequestIdMiddleware),
+        Middleware(AuthenticationMiddleware, backend=BearerTokenBackend(), on_error=on_auth_error),
+    ]
+    return Starlette(
+        routes=all_routes,
+        middleware=middleware,
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        lifespan=lifespan,
+    )

@@ -1,0 +1,14 @@
+"""Every router of the API, in documentation order."""
+
+from __future__ import annotations
+
+from galapagos_app.endpoints import Router
+from galapagos_app.routes import artifacts, deployments, environments, identity, serves
+
+ROUTERS: list[Router] = [
+    serves.router,
+    deployments.router,
+    artifacts.router,
+    environments.router,
+    identity.router,
+]

@@ -1,0 +1,38 @@
+"""Darwin's deployment history endpoint."""
+
+from __future__ import annotations
+
+from galapagos_app.endpoints import Call, NoBody, Router
+from galapagos_app.schemas.artifacts import DeploymentRow
+from galapagos_app.schemas.common import PageOut, PageQuery
+from galapagos_model.deployments import Deployment
+from galapagos_model.enums import DeploymentStatus
+
+router = Router(tag="deployments")
+
+
+def _row(deployment: Deployment) -> DeploymentRow:
+    return DeploymentRow(
+        id=deployment.id, artifact_version=deployment.artifact.version,
+        env=deployment.environment.name, status=deployment.status,
+        created_at=deployment.created_at,
+        created_by=deployment.created_by.username if deployment.created_by else None,
+        ended_at=deployment.ended_at,
+    )
+
+
+class HistoryQuery(PageQuery):
+    status: DeploymentStatus | None = None
+
+
+@router.get(
+    "/api/v1/serve/{serve}/deployments", summary="A serve's deployment history, newest first",
+    query=HistoryQuery, response=PageOut[DeploymentRow], errors=(404,),
+)
+async def deployment_history(call: Call[NoBody, HistoryQuery]) -> PageOut[DeploymentRow]:
+    page = await call.services.deployments.history(
+        call.actor, call.path["serve"], call.query.request(), status=call.query.status
+    )
+    return PageOut[DeploymentRow](
+        data=[_row(d) for d in page.items], page=page.page, limit=page.limit, total=page.total
+    )

@@ -1,0 +1,1 @@
+"""Galápagos core: configuration, services, errors. No HTTP-server code lives here."""

@@ -1,0 +1,146 @@
+"""Typed settings: ``resources/config/base.toml`` + the ``ENV`` overlay + environment variables.
+
+Precedence, highest first: explicit overrides, ``GALAPAGOS_*`` variables (nested with
+``__``, e.g. ``GALAPAGOS_DATABASE__HOST``), Darwin's ``MYSQL_*`` variables, the overlay
+file for ``ENV`` (local, test or prod), ``base.toml``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from galapagos_core.errors import ConfigError
+
+EnvName = Literal["local", "test", "prod"]
+CONFIG_DIR = Path(
+    os.environ.get("GALAPAGOS_CONFIG_DIR", Path(__file__).resolve().parents[2] / "resources/config")
+)
+_DARWIN_MYSQL_VARS = {
+    "MYSQL_HOST": "host",
+    "MYSQL_PORT": "port",
+    "MYSQL_DATABASE": "name",
+    "MYSQL_USERNAME": "user",
+    "MYSQL_PASSWORD": "password",
+}
+
+
+class DatabaseSettings(BaseModel):
+    """MySQL when ``host`` or ``url`` is set, otherwise SQLite at ``<data_dir>/galapagos.db``."""
+
+    url: str | None = None
+    host: str | None = None
+    port: int = Field(3306, ge=1, le=65535)
+    name: str = "galapagos"
+    user: str | None = None
+    password: SecretStr | None = None
+    pool_min: int = Field(1, ge=1)
+    pool_max: int = Field(10, ge=1)
+
+    @property
+    def is_mysql(self) -> bool:
+        return self.host is not None or (self.url or "").startswith("mysql")
+
+
+class ApiSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    # Externally reachable base URL (for links such as logs_url); defaults to host:port.
+    public_url: str | None = None
+
+
+class AuthSettings(BaseModel):
+    default_token_ttl_days: int = Field(90, ge=0)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="GALAPAGOS_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    env: EnvName = "local"
+    data_dir: Path = Path(".galapagos")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    api: ApiSettings = ApiSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    auth: AuthSettings = AuthSettings()
+
+    @model_validator(mode="after")
+    def _production_requires_mysql(self) -> Settings:
+        db = self.database
+        if self.env == "prod":
+            if not db.is_mysql:
+                raise ValueError("ENV=prod needs MySQL: set MYSQL_HOST (or GALAPAGOS_DATABASE__URL)")
+            if db.url is None and db.password is None:
+                raise ValueError("ENV=prod needs the database password: set MYSQL_PASSWORD")
+        if db.pool_min > db.pool_max:
+            raise ValueError("database.pool_min must not exceed database.pool_max")
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        env_name = os.environ.get("GALAPAGOS_ENV") or os.environ.get("ENV") or "local"
+        files = [CONFIG_DIR / "base.toml", CONFIG_DIR / f"{env_name}.toml"]
+        return (
+            init_settings,
+            env_settings,
+            _DarwinMysqlSource(settings_cls),
+            TomlConfigSettingsSource(settings_cls, toml_file=files, deep_merge=True),
+            _EnvNameSource(settings_cls, env_name),
+        )
+
+
+class _DarwinMysqlSource(PydanticBaseSettingsSource):
+    """Darwin ML Serve's ``MYSQL_*`` variables, mapped onto ``database``."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        found = {key: os.environ[var] for var, key in _DARWIN_MYSQL_VARS.items() if var in os.environ}
+        return {"database": found} if found else {}
+
+
+class _EnvNameSource(PydanticBaseSettingsSource):
+    """Carries Darwin's ``ENV`` variable into ``Settings.env``."""
+
+    def __init__(self, settings_cls: type[BaseSettings], env_name: str) -> None:
+        super().__init__(settings_cls)
+        self.env_name = env_name
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return {"env": self.env_name}
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read and validate the settings once; raise ``ConfigError`` listing every problem."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigError(f"invalid configuration: {problems}") from None
+    except FileNotFoundError as exc:
+        raise ConfigError(f"configuration file missing: {exc.filename}") from None

@@ -1,0 +1,69 @@
+"""Database lifecycle: Tortoise configuration from settings, connect, migrate, close."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tortoise import Tortoise
+from tortoise.migrations.api import migrate as tortoise_migrate
+
+from galapagos_core.config import Settings
+from galapagos_model import APP_LABEL, MIGRATIONS_MODULE, MODELS_MODULE
+
+
+def tortoise_config(settings: Settings) -> dict[str, Any]:
+    """The Tortoise configuration for ``settings``: MySQL when configured, else embedded SQLite."""
+    db = settings.database
+    connection: str | dict[str, Any]
+    if db.url:
+        connection = db.url
+    elif db.host:
+        connection = {
+            "engine": "tortoise.backends.mysql",
+            "credentials": {
+                "host": db.host,
+                "port": db.port,
+                "user": db.user or "root",
+                "password": db.password.get_secret_value() if db.password else "",
+                "database": db.name,
+                "minsize": db.pool_min,
+                "maxsize": db.pool_max,
+                "charset": "utf8mb4",
+            },
+        }
+    else:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        connection = {
+            "engine": "tortoise.backends.sqlite",
+            "credentials": {
+                "file_path": str(settings.data_dir / "galapagos.db"),
+                "busy_timeout": 10000,
+            },
+        }
+    return {
+        "connections": {"default": connection},
+        "apps": {
+            APP_LABEL: {
+                "models": [MODELS_MODULE],
+                "migrations": MIGRATIONS_MODULE,
+                "default_connection": "default",
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+async def connect(settings: Settings) -> None:
+    """Open the ORM for this process. Never creates tables: that is ``migrate``'s job."""
+    await Tortoise.init(config=tortoise_config(settings), _enable_global_fallback=True)
+
+
+async def close() -> None:
+    await Tortoise.close_connections()
+
+
+async def migrate(settings: Settings) -> None:
+    """Apply every pending migration (idempotent)."""
+    await tortoise_migrate(config=tortoise_config(settings))
+    await Tortoise.close_connections()

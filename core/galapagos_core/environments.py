@@ -1,0 +1,145 @@
+"""Environments: where serves run. Platform admins manage them; every user may read them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from tortoise.exceptions import IntegrityError
+
+from galapagos_core import audit
+from galapagos_core.access import require_admin
+from galapagos_core.actor import Actor
+from galapagos_core.errors import Conflict, environment_not_found
+from galapagos_core.names import ResourceName
+from galapagos_core.transactions import transactional
+from galapagos_model.catalog import Environment
+from galapagos_model.enums import EnvironmentBackend
+from galapagos_model.queries import environments as environment_queries
+from galapagos_model.queries.paging import Page, PageRequest
+
+
+class EnvironmentConfigs(BaseModel):
+    """Darwin's ``environment_configs``; unknown keys are kept as given."""
+
+    model_config = ConfigDict(extra="allow")
+
+    domain_suffix: str | None = Field(None, max_length=255)
+    cluster_name: str | None = Field(None, max_length=255)
+    namespace: str | None = Field(None, max_length=63)
+    security_group: str | None = Field(None, max_length=255)
+    subnets: list[str] | str | None = None
+    ft_redis_url: str | None = Field(None, max_length=1024)
+    workflow_url: str | None = Field(None, max_length=1024)
+
+
+class EnvironmentCreate(BaseModel):
+    name: ResourceName
+    environment_configs: EnvironmentConfigs = EnvironmentConfigs()
+    backend: EnvironmentBackend = EnvironmentBackend.RAY
+    ray_address: str | None = Field(
+        None, max_length=255, description="Ray dashboard URL, or 'local' for a Ray the platform starts"
+    )
+    is_protected: bool = False
+
+    @model_validator(mode="after")
+    def _ray_address_only_for_ray(self) -> EnvironmentCreate:
+        if self.ray_address is not None and self.backend != EnvironmentBackend.RAY:
+            raise ValueError("ray_address applies only to the 'ray' backend")
+        return self
+
+
+class EnvironmentUpdate(BaseModel):
+    environment_configs: EnvironmentConfigs | None = None
+    ray_address: str | None = Field(None, max_length=255)
+    is_protected: bool | None = None
+
+
+def _snapshot(environment: Environment) -> dict[str, Any]:
+    return {
+        "environment_configs": environment.env_configs,
+        "backend": environment.backend.value,
+        "ray_address": environment.ray_address,
+        "is_protected": environment.is_protected,
+    }
+
+
+class EnvironmentService:
+    async def list(self, actor: Actor, page: PageRequest) -> Page[Environment]:
+        return await environment_queries.environments(page)
+
+    async def get(self, actor: Actor, name: str) -> Environment:
+        environment = await environment_queries.environment_by_name(name)
+        if environment is None:
+            raise environment_not_found(name)
+        return environment
+
+    @transactional
+    async def create(self, actor: Actor, spec: EnvironmentCreate) -> Environment:
+        require_admin(actor, "create environments")
+        try:
+            environment = await environment_queries.create_environment(
+                name=spec.name,
+                env_configs=spec.environment_configs.model_dump(exclude_none=True),
+                backend=spec.backend,
+                ray_address=spec.ray_address,
+                is_protected=spec.is_protected,
+                created_by_id=actor.user_id,
+            )
+        except IntegrityError:
+            raise Conflict(
+                f"environment '{spec.name}' already exists", code="ENVIRONMENT_ALREADY_EXISTS",
+                env=spec.name,
+            ) from None
+        await audit.record(
+            actor, "environment.create", "environment", resource_id=environment.id,
+            resource_name=spec.name, after=_snapshot(environment),
+        )
+        return environment
+
+    @transactional
+    async def update(self, actor: Actor, name: str, spec: EnvironmentUpdate) -> Environment:
+        """Merge the given fields; ``environment_configs`` keys merge one by one."""
+        require_admin(actor, "change environments")
+        environment = await environment_queries.environment_for_update(name)
+        if environment is None:
+            raise environment_not_found(name)
+        before = _snapshot(environment)
+        if spec.environment_configs is not None:
+            changes = spec.environment_configs.model_dump(exclude_unset=True)
+            environment.env_configs = {**environment.env_configs, **changes}
+        if spec.ray_address is not None:
+            if environment.backend != EnvironmentBackend.RAY:
+                raise Conflict(
+                    f"environment '{name}' uses the {environment.backend.value} backend: "
+                    "ray_address does not apply",
+                    code="INVALID_ENVIRONMENT_UPDATE", env=name,
+                )
+            environment.ray_address = spec.ray_address
+        if spec.is_protected is not None:
+            environment.is_protected = spec.is_protected
+        await environment.save()
+        await audit.record(
+            actor, "environment.update", "environment", resource_id=environment.id,
+            resource_name=name, before=before, after=_snapshot(environment),
+        )
+        return environment
+
+    @transactional
+    async def delete(self, actor: Actor, name: str) -> None:
+        """Delete an environment nothing references; the foreign keys decide, not a pre-check."""
+        require_admin(actor, "delete environments")
+        environment = await environment_queries.environment_for_update(name)
+        if environment is None:
+            raise environment_not_found(name)
+        try:
+            await environment.delete()
+        except IntegrityError:
+            raise Conflict(
+                f"environment '{name}' is in use by infra configs or deployments: remove them first",
+                code="ENVIRONMENT_IN_USE", env=name,
+            ) from None
+        await audit.record(
+            actor, "environment.delete", "environment", resource_id=environment.id,
+            resource_name=name, before=_snapshot(environment),
+        )

@@ -1,0 +1,175 @@
+"""Infra configs per (serve, environment): create, read, merge-update."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+from tortoise.exceptions import IntegrityError
+
+from galapagos_core import audit
+from galapagos_core.actor import Actor
+from galapagos_core.errors import Conflict, InvalidInput, NotFound, environment_not_found
+from galapagos_core.infra_specs import (
+    ApiServeConfig,
+    FastApiConfig,
+    HeadNodeConfig,
+    InfraConfigCreate,
+    InfraConfigPatch,
+    WorkerNodeConfig,
+    WorkflowServeConfig,
+)
+from galapagos_core.serves import visible_serve
+from galapagos_core.transactions import transactional
+from galapagos_model.catalog import Environment, Serve
+from galapagos_model.enums import ProjectRole, ServeType
+from galapagos_model.infra import ApiServeInfraConfig
+from galapagos_model.queries import environments as environment_queries
+from galapagos_model.queries import infra as infra_queries
+from galapagos_model.queries.infra import InfraConfig
+
+ServeConfig = ApiServeConfig | WorkflowServeConfig
+_KEY = {ServeType.API: "api_serve_config", ServeType.WORKFLOW: "workflow_serve_config"}
+
+
+def spec_of(config: InfraConfig) -> ServeConfig:
+    """The wire-shaped spec stored in a config row."""
+    if isinstance(config, ApiServeInfraConfig):
+        return ApiServeConfig(
+            backend_type=config.backend_type,
+            additional_hosts=config.additional_hosts,
+            fast_api_config=FastApiConfig(
+                cores=config.cores, memory=config.memory,
+                node_capacity_type=config.node_capacity_type,
+                min_replicas=config.min_replicas, max_replicas=config.max_replicas,
+                gpus=config.gpus, gpu_type=config.gpu_type,
+                autoscaling_target=config.autoscaling_target,
+            ),
+        )
+    return WorkflowServeConfig(
+        schedule=config.schedule,
+        timezone=config.timezone,
+        head_node_config=HeadNodeConfig.model_validate(config.head_node_config),
+        worker_node_config=[WorkerNodeConfig.model_validate(w) for w in config.worker_node_config],
+        concurrency_policy=config.concurrency_policy,
+        retries=config.retries,
+    )
+
+
+def _columns(spec: ServeConfig) -> dict[str, Any]:
+    if isinstance(spec, ApiServeConfig):
+        return {
+            "backend_type": spec.backend_type,
+            "additional_hosts": spec.additional_hosts,
+            **spec.fast_api_config.model_dump(),
+        }
+    dumped = spec.model_dump(mode="json")
+    return {**dumped, "concurrency_policy": spec.concurrency_policy}
+
+
+def _merge(current: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    """Deep-merge ``patch`` into ``current``: nulls are ignored, lists replace whole."""
+    merged = dict(current)
+    for key, value in patch.items():
+        if value is None:
+            continue
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _validation_errors(exc: ValidationError, prefix: tuple[str, ...]) -> list[dict[str, Any]]:
+    return [
+        {"loc": [*prefix, *err["loc"]], "msg": err["msg"], "type": err["type"]}
+        for err in exc.errors(include_url=False)
+    ]
+
+
+def infra_config_not_found(serve: str, env: str) -> NotFound:
+    return NotFound(
+        f"serve '{serve}' has no infra config for environment '{env}'",
+        code="INFRA_CONFIG_NOT_FOUND", serve=serve, env=env,
+    )
+
+
+class InfraConfigService:
+    async def get(self, actor: Actor, serve_name: str, env_name: str) -> ServeConfig:
+        serve = await visible_serve(actor, serve_name, ProjectRole.VIEWER)
+        environment = await _environment(env_name)
+        config = await infra_queries.config_for(serve, environment.id)
+        if config is None:
+            raise infra_config_not_found(serve_name, env_name)
+        return spec_of(config)
+
+    @transactional
+    async def create(
+        self, actor: Actor, serve_name: str, env_name: str, body: InfraConfigCreate
+    ) -> ServeConfig:
+        serve = await visible_serve(actor, serve_name, ProjectRole.EDITOR)
+        environment = await _environment(env_name)
+        spec = body.api_serve_config if serve.type == ServeType.API else body.workflow_serve_config
+        if spec is None:
+            raise _wrong_shape(serve)
+        try:
+            await infra_queries.create_config(serve, environment, _columns(spec))
+        except IntegrityError:
+            raise Conflict(
+                f"serve '{serve_name}' already has an infra config for '{env_name}': use PATCH",
+                code="INFRA_CONFIG_ALREADY_EXISTS", serve=serve_name, env=env_name,
+            ) from None
+        await audit.record(
+            actor, "infra_config.create", "serve", resource_id=serve.id, resource_name=serve_name,
+            project=serve.project.name, after={"env": env_name, **spec.model_dump(mode="json")},
+        )
+        return spec
+
+    @transactional
+    async def update(
+        self, actor: Actor, serve_name: str, env_name: str, body: InfraConfigPatch
+    ) -> ServeConfig:
+        """Merge ``body`` into the stored config under a row lock and validate the result."""
+        serve = await visible_serve(actor, serve_name, ProjectRole.EDITOR)
+        environment = await _environment(env_name)
+        patch = body.api_serve_config if serve.type == ServeType.API else body.workflow_serve_config
+        if patch is None:
+            raise _wrong_shape(serve)
+        config = await infra_queries.config_for(serve, environment.id, lock=True)
+        if config is None:
+            raise infra_config_not_found(serve_name, env_name)
+        current = spec_of(config)
+        before = current.model_dump(mode="json")
+        spec_type = type(current)
+        try:
+            spec = spec_type.model_validate(_merge(before, patch))
+        except ValidationError as exc:
+            raise InvalidInput(
+                "the merged infra config is invalid",
+                errors=_validation_errors(exc, ("body", _KEY[serve.type])),
+            ) from None
+        await infra_queries.save_config(config, _columns(spec))
+        await audit.record(
+            actor, "infra_config.update", "serve", resource_id=serve.id, resource_name=serve_name,
+            project=serve.project.name, before={"env": env_name, **before},
+            after={"env": env_name, **spec.model_dump(mode="json")},
+        )
+        return spec
+
+
+async def _environment(name: str) -> Environment:
+    environment = await environment_queries.environment_by_name(name)
+    if environment is None:
+        raise environment_not_found(name)
+    return environment
+
+
+def _wrong_shape(serve: Serve) -> InvalidInput:
+    key = _KEY[serve.type]
+    return InvalidInput(
+        f"serve '{serve.name}' is a {serve.type.value} serve: send {key}",
+        errors=[{"loc": ["body", key], "msg": f"required for {serve.type.value} serves",
+                 "type": "missing"}],
+    )
+
+

@@ -1,0 +1,132 @@
+"""Infra config specs in Darwin's wire shape, validated once for create and after every merge."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any
+
+from croniter import croniter
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+from galapagos_model.enums import ConcurrencyPolicy, NodeCapacityType, ServingFramework
+
+_CAPACITY_ALIASES = {"ondemand": "on-demand", "on_demand": "on-demand"}
+
+
+def _capacity(value: Any) -> Any:
+    # Darwin clients send "ondemand"; it means on-demand and is honoured as such.
+    if isinstance(value, str):
+        return _CAPACITY_ALIASES.get(value.strip().lower(), value.strip().lower())
+    return value
+
+
+NodeCapacity = Annotated[NodeCapacityType, BeforeValidator(_capacity)]
+Cores = Annotated[Decimal, Field(gt=0, le=64, max_digits=6, decimal_places=2)]
+MemoryGiB = Annotated[Decimal, Field(gt=0, le=512, max_digits=7, decimal_places=2)]
+Replicas = Annotated[int, Field(ge=1, le=100)]
+Gpus = Annotated[int, Field(ge=0, le=16)]
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class FastApiConfig(_Spec):
+    cores: Cores
+    memory: MemoryGiB
+    node_capacity_type: NodeCapacity = NodeCapacityType.SPOT
+    min_replicas: Replicas = 1
+    max_replicas: Replicas = 1
+    gpus: Gpus = 0
+    gpu_type: str | None = Field(None, max_length=64)
+    autoscaling_target: int | None = Field(
+        None, ge=1, le=10_000, description="target ongoing requests per replica"
+    )
+
+    @model_validator(mode="after")
+    def _replica_bounds(self) -> FastApiConfig:
+        if self.min_replicas > self.max_replicas:
+            raise ValueError(
+                f"min_replicas ({self.min_replicas}) must not exceed max_replicas ({self.max_replicas})"
+            )
+        return self
+
+
+class ApiServeConfig(_Spec):
+    backend_type: ServingFramework = ServingFramework.FASTAPI
+    additional_hosts: list[Annotated[str, Field(max_length=255)]] = Field(default_factory=list)
+    fast_api_config: FastApiConfig
+
+
+class HeadNodeConfig(_Spec):
+    cores: Cores
+    memory: MemoryGiB
+    node_capacity_type: NodeCapacity = NodeCapacityType.ON_DEMAND
+
+
+class WorkerNodeConfig(_Spec):
+    cores_per_pods: Cores
+    memory_per_pods: MemoryGiB
+    min_pods: Annotated[int, Field(ge=0, le=100)] = 1
+    max_pods: Annotated[int, Field(ge=1, le=100)] = 1
+    node_capacity_type: NodeCapacity = NodeCapacityType.SPOT
+    gpus: Gpus = 0
+
+    @model_validator(mode="after")
+    def _pod_bounds(self) -> WorkerNodeConfig:
+        if self.min_pods > self.max_pods:
+            raise ValueError(f"min_pods ({self.min_pods}) must not exceed max_pods ({self.max_pods})")
+        return self
+
+
+class WorkflowServeConfig(_Spec):
+    schedule: str | None = Field(None, description="cron expression; none for on-demand runs")
+    timezone: str = Field("UTC", max_length=64)
+    head_node_config: HeadNodeConfig
+    worker_node_config: list[WorkerNodeConfig] = Field(default_factory=list, max_length=16)
+    concurrency_policy: ConcurrencyPolicy = ConcurrencyPolicy.FORBID
+    retries: Annotated[int, Field(ge=0, le=10)] = 0
+
+    @field_validator("schedule")
+    @classmethod
+    def _valid_cron(cls, value: str | None) -> str | None:
+        if value is not None and not croniter.is_valid(value):
+            raise ValueError(f"'{value}' is not a valid cron expression")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone '{value}'") from None
+        return value
+
+
+class InfraConfigCreate(BaseModel):
+    """POST infra-config: exactly one of the two shapes, matching the serve's type."""
+
+    api_serve_config: ApiServeConfig | None = None
+    workflow_serve_config: WorkflowServeConfig | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> InfraConfigCreate:
+        if (self.api_serve_config is None) == (self.workflow_serve_config is None):
+            raise ValueError("give exactly one of api_serve_config or workflow_serve_config")
+        return self
+
+
+class InfraConfigPatch(BaseModel):
+    """PATCH infra-config: any subset of the shape; absent or null fields keep their value."""
+
+    api_serve_config: dict[str, Any] | None = None
+    workflow_serve_config: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> InfraConfigPatch:
+        if (self.api_serve_config is None) == (self.workflow_serve_config is None):
+            raise ValueError("give exactly one of api_serve_config or workflow_serve_config")
+        return self

@@ -1,0 +1,42 @@
+"""The service registry a process builds once at startup and hands to its callers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from galapagos_core.artifacts import ArtifactService
+from galapagos_core.audit import AuditService
+from galapagos_core.config import Settings
+from galapagos_core.deployments import DeploymentService
+from galapagos_core.environments import EnvironmentService
+from galapagos_core.identity import IdentityService
+from galapagos_core.infra_configs import InfraConfigService
+from galapagos_core.projects import ProjectService
+from galapagos_core.serves import ServeService
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    identity: IdentityService
+    projects: ProjectService
+    serves: ServeService
+    environments: EnvironmentService
+    infra_configs: InfraConfigService
+    artifacts: ArtifactService
+    deployments: DeploymentService
+    audit: AuditService
+
+    @classmethod
+    def build(cls, settings: Settings) -> Services:
+        return cls(
+            settings=settings,
+            identity=IdentityService(settings.auth),
+            projects=ProjectService(),
+            serves=ServeService(),
+            environments=EnvironmentService(),
+            infra_configs=InfraConfigService(),
+            artifacts=ArtifactService(),
+            deployments=DeploymentService(),
+            audit=AuditService(),
+        )

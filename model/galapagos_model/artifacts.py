@@ -1,0 +1,64 @@
+"""Artifacts (immutable, deployable versions of a serve) and the jobs that build them."""
+
+from __future__ import annotations
+
+from tortoise import fields
+
+from galapagos_model.base import Entity
+from galapagos_model.catalog import Serve
+from galapagos_model.enums import ArtifactKind, BuilderKind, BuildStatus, ModelFormat
+from galapagos_model.identity import User
+
+
+class ArtifactBuilderJob(Entity):
+    serve: fields.ForeignKeyRelation[Serve] = fields.ForeignKeyField(
+        "models.Serve", related_name="builder_jobs", on_delete=fields.CASCADE
+    )
+    version = fields.CharField(max_length=64)
+    source = fields.CharField(max_length=1024)  # git URL or local path
+    branch = fields.CharField(max_length=255, null=True)
+    file_path = fields.CharField(max_length=1024, null=True)
+    builder = fields.CharEnumField(BuilderKind, max_length=16)
+    task_id = fields.CharField(max_length=255, null=True)
+    status = fields.CharEnumField(BuildStatus, max_length=16, default=BuildStatus.PENDING)
+    error = fields.TextField(null=True)
+    logs = fields.TextField(null=True)
+    attempts = fields.IntField(default=0)
+    lease_until = fields.DatetimeField(null=True)
+    # "<serve id>:<version>" while the job is live, NULL once it ends: the unique index
+    # lets the database (not a read-then-write) keep one live job per (serve, version).
+    live_key = fields.CharField(max_length=128, null=True, unique=True)
+    created_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+
+    class Meta:
+        table = "artifact_builder_jobs"
+        indexes = (("status", "lease_until"),)
+
+
+class Artifact(Entity):
+    serve: fields.ForeignKeyRelation[Serve] = fields.ForeignKeyField(
+        "models.Serve", related_name="artifacts", on_delete=fields.CASCADE
+    )
+    version = fields.CharField(max_length=64)
+    kind = fields.CharEnumField(ArtifactKind, max_length=16)
+    image_url = fields.CharField(max_length=1024, null=True)
+    package_sha256 = fields.CharField(max_length=64, null=True)
+    package_size = fields.BigIntField(null=True)
+    import_path = fields.CharField(max_length=255, null=True)
+    model_uri = fields.CharField(max_length=1024, null=True)
+    model_format = fields.CharEnumField(ModelFormat, max_length=16, null=True)
+    source = fields.CharField(max_length=1024, null=True)
+    branch = fields.CharField(max_length=255, null=True)
+    file_path = fields.CharField(max_length=1024, null=True)
+    builder_job: fields.ForeignKeyNullableRelation[ArtifactBuilderJob] = fields.ForeignKeyField(
+        "models.ArtifactBuilderJob", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    created_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+
+    class Meta:
+        table = "artifacts"
+        unique_together = (("serve", "version"),)

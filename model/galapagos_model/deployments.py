@@ -1,0 +1,66 @@
+"""Deployments of artifacts to environments and the active-deployment pointer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tortoise import fields
+
+from galapagos_model.artifacts import Artifact
+from galapagos_model.base import Entity
+from galapagos_model.catalog import Environment, Serve
+from galapagos_model.enums import DeploymentStatus, DeploymentStrategy
+from galapagos_model.identity import User
+
+
+class Deployment(Entity):
+    serve: fields.ForeignKeyRelation[Serve] = fields.ForeignKeyField(
+        "models.Serve", related_name="deployments", on_delete=fields.RESTRICT
+    )
+    artifact: fields.ForeignKeyRelation[Artifact] = fields.ForeignKeyField(
+        "models.Artifact", related_name="deployments", on_delete=fields.RESTRICT
+    )
+    environment: fields.ForeignKeyRelation[Environment] = fields.ForeignKeyField(
+        "models.Environment", related_name="deployments", on_delete=fields.RESTRICT
+    )
+    created_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    status = fields.CharEnumField(DeploymentStatus, max_length=16, default=DeploymentStatus.PENDING)
+    strategy = fields.CharEnumField(
+        DeploymentStrategy, max_length=16, default=DeploymentStrategy.ROLLING
+    )
+    config_snapshot: dict[str, Any] = fields.JSONField(default=dict)  # type: ignore[assignment]
+    # Names and non-secret values; secret values are kept encrypted, never echoed.
+    environment_variables: dict[str, Any] = fields.JSONField(default=dict)  # type: ignore[assignment]
+    error = fields.TextField(null=True)
+    started_at = fields.DatetimeField(null=True)
+    ready_at = fields.DatetimeField(null=True)
+    ended_at = fields.DatetimeField(null=True)
+    idempotency_key = fields.CharField(max_length=128, null=True, unique=True)
+    # "<serve id>:<environment id>" while PENDING/DEPLOYING, NULL otherwise: the unique
+    # index allows at most one deployment in flight per (serve, environment).
+    inflight_key = fields.CharField(max_length=80, null=True, unique=True)
+
+    class Meta:
+        table = "deployments"
+        indexes = (("serve", "created_at"), ("serve", "status"))
+
+
+class ActiveDeployment(Entity):
+    serve: fields.ForeignKeyRelation[Serve] = fields.ForeignKeyField(
+        "models.Serve", related_name="active_deployments", on_delete=fields.CASCADE
+    )
+    environment: fields.ForeignKeyRelation[Environment] = fields.ForeignKeyField(
+        "models.Environment", related_name=False, on_delete=fields.RESTRICT
+    )
+    deployment: fields.ForeignKeyRelation[Deployment] = fields.ForeignKeyField(
+        "models.Deployment", related_name=False, on_delete=fields.RESTRICT
+    )
+    previous_deployment: fields.ForeignKeyNullableRelation[Deployment] = fields.ForeignKeyField(
+        "models.Deployment", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+
+    class Meta:
+        table = "active_deployments"
+        unique_together = (("serve", "environment"),)

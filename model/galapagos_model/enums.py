@@ -1,0 +1,111 @@
+"""Enumerations stored in the database (as ``CharEnumField`` columns)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ServeType(StrEnum):
+    API = "api"
+    WORKFLOW = "workflow"
+
+
+class ProjectRole(StrEnum):
+    VIEWER = "viewer"
+    EDITOR = "editor"
+    OWNER = "owner"
+
+    @property
+    def rank(self) -> int:
+        return _ROLE_RANK[self]
+
+    def allows(self, required: ProjectRole) -> bool:
+        return self.rank >= required.rank
+
+
+_ROLE_RANK = {ProjectRole.VIEWER: 0, ProjectRole.EDITOR: 1, ProjectRole.OWNER: 2}
+
+
+class EnvironmentBackend(StrEnum):
+    RAY = "ray"
+    KUBERAY = "kuberay"
+    KSERVE = "kserve"
+
+
+class ServingFramework(StrEnum):
+    """Darwin's ``backend_type`` of an API serve."""
+
+    FASTAPI = "fastapi"
+    RAY = "ray"
+
+
+class NodeCapacityType(StrEnum):
+    SPOT = "spot"
+    ON_DEMAND = "on-demand"
+
+
+class ConcurrencyPolicy(StrEnum):
+    FORBID = "forbid"
+    ALLOW = "allow"
+    REPLACE = "replace"
+
+
+class BuilderKind(StrEnum):
+    LOCAL = "local"
+    EXTERNAL = "external"
+    KANIKO = "kaniko"
+
+
+class BuildStatus(StrEnum):
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+    SUCCESSFUL = "SUCCESSFUL"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+    TIMED_OUT = "TIMED_OUT"
+
+    @property
+    def is_live(self) -> bool:
+        return self in (BuildStatus.PENDING, BuildStatus.RUNNING)
+
+
+class ArtifactKind(StrEnum):
+    IMAGE = "image"
+    PACKAGE = "package"
+    MODEL = "model"
+    # A source reference (git URL, branch, folder) that workflow serves run from directly.
+    GIT = "git"
+
+
+class ModelFormat(StrEnum):
+    SKLEARN = "sklearn"
+    XGBOOST = "xgboost"
+    ONNX = "onnx"
+    HUGGINGFACE = "huggingface"
+    MLFLOW = "mlflow"
+    PYTHON = "python"
+
+
+class DeploymentStatus(StrEnum):
+    PENDING = "PENDING"
+    DEPLOYING = "DEPLOYING"
+    ACTIVE = "ACTIVE"
+    FAILED = "FAILED"
+    SUPERSEDED = "SUPERSEDED"
+    ENDED = "ENDED"
+
+    @property
+    def in_flight(self) -> bool:
+        return self in (DeploymentStatus.PENDING, DeploymentStatus.DEPLOYING)
+
+
+class DeploymentStrategy(StrEnum):
+    ROLLING = "rolling"
+    RECREATE = "recreate"
+    CANARY = "canary"
+    BLUE_GREEN = "blue_green"
+
+
+class AuditOutcome(StrEnum):
+    SUCCESS = "success"
+    DENIED = "denied"

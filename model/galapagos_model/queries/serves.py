@@ -1,0 +1,52 @@
+"""Serves and their overview."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from tortoise.queryset import QuerySet
+
+from galapagos_model.catalog import Serve
+from galapagos_model.enums import ServeType
+from galapagos_model.identity import Project, User
+from galapagos_model.queries.paging import Page, PageRequest, paginate
+
+
+def _visible(user_id: UUID | None) -> QuerySet[Serve]:
+    return Serve.all() if user_id is None else Serve.filter(project__members__user_id=user_id)
+
+
+async def serves_visible_to(
+    user_id: UUID | None, request: PageRequest, *, project: str | None = None
+) -> Page[Serve]:
+    """Serves in projects ``user_id`` belongs to (all serves when None), newest first."""
+    query = _visible(user_id).select_related("project", "created_by").order_by("-created_at")
+    if project is not None:
+        query = query.filter(project__name=project)
+    return await paginate(query, request)
+
+
+async def serve_by_name(name: str) -> Serve | None:
+    return await Serve.get_or_none(name=name).select_related("project", "created_by")
+
+
+async def serve_overview(name: str) -> Serve | None:
+    """The serve with its project and every infra config (and environment) prefetched."""
+    return (
+        await Serve.filter(name=name)
+        .select_related("project", "created_by")
+        .prefetch_related("api_configs__environment", "workflow_configs__environment")
+        .first()
+    )
+
+
+async def serve_for_update(serve_id: UUID) -> Serve | None:
+    return await Serve.filter(id=serve_id).select_for_update().first()
+
+
+async def create_serve(
+    *, project: Project, name: str, type: ServeType, description: str, created_by: User | None
+) -> Serve:
+    return await Serve.create(
+        project=project, name=name, type=type, description=description, created_by=created_by
+    )
