@@ -46,7 +46,10 @@ running_pid() { # prints pid if the pid file points at a live process
 }
 
 ensure_db_user() {
-  sql "DELETE FROM mysql.global_priv WHERE User=''; FLUSH PRIVILEGES;
+  # drop anonymous users and root@<hostname> (noisy/unused under --skip-name-resolve)
+  sql "DELETE FROM mysql.global_priv WHERE User='' OR (User='root' AND Host NOT IN
+      ('localhost','127.0.0.1','::1'));
+    DELETE FROM mysql.proxies_priv WHERE Host NOT IN ('localhost','127.0.0.1','::1'); FLUSH PRIVILEGES;
     CREATE DATABASE IF NOT EXISTS \`$DB_NAME\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
     CREATE USER IF NOT EXISTS '$DB_USER'@'%' IDENTIFIED BY '$DB_PASS';
     CREATE USER IF NOT EXISTS '$DB_USER'@'localhost' IDENTIFIED BY '$DB_PASS';
@@ -79,8 +82,8 @@ start() {
   setsid "$server" --no-defaults "${user_opt[@]}" --datadir="$DIR" --socket="$SOCK" \
     --pid-file="$PIDFILE" --log-error="$ERRLOG" --port="$port" --bind-address=127.0.0.1 \
     --skip-name-resolve --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci \
-    --innodb-buffer-pool-size=128M --innodb-log-file-size=48M --max-connections=200 \
-    --skip-log-bin --performance-schema=OFF </dev/null >/dev/null 2>&1 &
+    --innodb-buffer-pool-size=128M --max-connections=200 \
+    --skip-log-bin --performance-schema=OFF </dev/null >/dev/null 2>&1 9>&- &
   pid=$!
   for ((i = 0; i < 120; i++)); do
     ping_ok && break

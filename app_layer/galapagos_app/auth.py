@@ -49,8 +49,12 @@ class BearerTokenBackend(AuthenticationBackend):
             raise AuthenticationError("the bearer token is invalid, expired or revoked")
         client = conn.client.host if conn.client else None
         actor = Actor(
-            user_id=actor.user_id, username=actor.username, is_admin=actor.is_admin,
-            token_id=actor.token_id, request_id=request_id_var.get(), source_ip=client,
+            user_id=actor.user_id,
+            username=actor.username,
+            is_admin=actor.is_admin,
+            token_id=actor.token_id,
+            request_id=request_id_var.get(),
+            source_ip=client,
         )
         scopes = ["authenticated", "admin"] if actor.is_admin else ["authenticated"]
         return AuthCredentials(scopes), ApiUser(actor)

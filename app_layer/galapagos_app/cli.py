@@ -75,8 +75,14 @@ def cmd_api(args: argparse.Namespace) -> int:
     host = args.host or settings.api.host
     port = args.port if args.port is not None else settings.api.port
     uvicorn.run(
-        "galapagos_app.asgi:create", factory=True, host=host, port=port, workers=args.workers,
-        log_config=None, lifespan="on", proxy_headers=True,
+        "galapagos_app.asgi:create",
+        factory=True,
+        host=host,
+        port=port,
+        workers=args.workers,
+        log_config=None,
+        lifespan="on",
+        proxy_headers=True,
     )
     return 0
 

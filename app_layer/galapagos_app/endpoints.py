@@ -86,8 +86,15 @@ class Router:
         def register(handler: Handler) -> Handler:
             self.endpoints.append(
                 Endpoint(
-                    method=method, path=path, handler=handler, summary=summary, tag=self.tag,
-                    body=body, query=query, response=response, status_code=status_code,
+                    method=method,
+                    path=path,
+                    handler=handler,
+                    summary=summary,
+                    tag=self.tag,
+                    body=body,
+                    query=query,
+                    response=response,
+                    status_code=status_code,
                     errors=errors,
                 )
             )
@@ -126,7 +133,8 @@ async def _parse_body(request: Request, model: type[BaseModel]) -> BaseModel:
         payload = json.loads(raw) if raw else {}
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise InvalidInput(
-            "the request body is not valid JSON", code="INVALID_JSON",
+            "the request body is not valid JSON",
+            code="INVALID_JSON",
             errors=[{"loc": ["body"], "msg": "invalid JSON", "type": "json_invalid"}],
         ) from None
     try:
@@ -160,8 +168,12 @@ def _starlette_route(endpoint: Endpoint) -> Route:
         query = _parse_query(request, endpoint.query) if endpoint.query else NoQuery()
         state = cast(AppState, request.state)
         call: Call[Any, Any] = Call(
-            actor=actor, services=state.services, body=body, query=query,
-            path=dict(request.path_params), request=request,
+            actor=actor,
+            services=state.services,
+            body=body,
+            query=query,
+            path=dict(request.path_params),
+            request=request,
         )
         result = await endpoint.handler(call)
         if isinstance(result, Response):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel
@@ -42,7 +43,7 @@ def failure(
     code: str,
     message: str,
     params: dict[str, Any] | None = None,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> Response:
     body = ErrorEnvelope(message=message, error=ErrorDetail(code=code, params=params or {}))
     return JsonResponse(body.model_dump_json(), status_code=status_code, headers=headers)

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import logging
-
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
 from galapagos_app.envelope import failure
 from galapagos_core.errors import GalapagosError, InvalidInput, NotAuthenticated
-from galapagos_core.log import request_id_var
-
-log = logging.getLogger("galapagos.api")
 
 _HTTP_CODES = {404: "ROUTE_NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
 
@@ -32,18 +27,7 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return failure(exc.status_code, code, str(exc.detail), headers=exc.headers)
 
 
-async def unexpected_error(request: Request, exc: Exception) -> Response:
-    request_id = request_id_var.get()
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return failure(
-        500, "INTERNAL_ERROR",
-        f"internal error; quote request id {request_id} when reporting it",
-        {"request_id": request_id},
-    )
-
-
 EXCEPTION_HANDLERS = {
     GalapagosError: domain_error,
     HTTPException: http_error,
-    Exception: unexpected_error,
 }

@@ -21,7 +21,7 @@ from galapagos_app.auth import BearerTokenBackend, on_auth_error
 from galapagos_app.endpoints import routes
 from galapagos_app.errors import EXCEPTION_HANDLERS
 from galapagos_app.openapi import docs, openapi_document, openapi_endpoint
-from galapagos_app.request_context import RequestIdMiddleware
+from galapagos_app.request_context import RequestContextMiddleware
 from galapagos_app.routes import ROUTERS
 from galapagos_core import database
 from galapagos_core.config import Settings
@@ -57,12 +57,12 @@ def create_app(settings: Settings) -> Starlette:
         *routes(ROUTERS),
     ]
     middleware = [
-        Middleware(RequestIdMiddleware),
+        Middleware(RequestContextMiddleware),
         Middleware(AuthenticationMiddleware, backend=BearerTokenBackend(), on_error=on_auth_error),
     ]
     return Starlette(
         routes=all_routes,
         middleware=middleware,
-        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )

@@ -85,8 +85,10 @@ def openapi_document(routers: list[Router], version: str) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {
         "/healthcheck": {
             "get": {
-                "operationId": "healthcheck", "summary": "Liveness and database check",
-                "tags": ["health"], "security": [],
+                "operationId": "healthcheck",
+                "summary": "Liveness and database check",
+                "tags": ["health"],
+                "security": [],
                 "responses": {"200": {"description": "healthy"}},
             }
         }

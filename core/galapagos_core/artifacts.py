@@ -53,12 +53,19 @@ class ArtifactService:
         serve = await visible_serve(actor, spec.serve_name, ProjectRole.EDITOR)
         await self._version_free(serve, spec.version)
         if serve.type == ServeType.WORKFLOW:
-            registration = Registration(artifact=await self._create_source_artifact(actor, serve, spec))
+            registration = Registration(
+                artifact=await self._create_source_artifact(actor, serve, spec)
+            )
         else:
             registration = Registration(job=await self._create_job(actor, serve, spec))
         await audit.record(
-            actor, "artifact.register", "serve", resource_id=serve.id, resource_name=serve.name,
-            project=serve.project.name, after=spec.model_dump(),
+            actor,
+            "artifact.register",
+            "serve",
+            resource_id=serve.id,
+            resource_name=serve.name,
+            project=serve.project.name,
+            after=spec.model_dump(),
         )
         return registration
 
@@ -70,7 +77,9 @@ class ArtifactService:
         job = await artifact_queries.job_by_id(job_id)
         if job is None:
             raise job_not_found(job_id)
-        await require_role(actor, job.serve.project, ProjectRole.VIEWER, hidden=job_not_found(job_id))
+        await require_role(
+            actor, job.serve.project, ProjectRole.VIEWER, hidden=job_not_found(job_id)
+        )
         return job
 
     async def jobs(
@@ -89,7 +98,9 @@ class ArtifactService:
         if await artifact_queries.artifact_exists(serve.id, version):
             raise Conflict(
                 f"serve '{serve.name}' already has an artifact '{version}'; versions are immutable",
-                code="ARTIFACT_ALREADY_EXISTS", serve=serve.name, version=version,
+                code="ARTIFACT_ALREADY_EXISTS",
+                serve=serve.name,
+                version=version,
             )
 
     async def _create_source_artifact(
@@ -97,14 +108,20 @@ class ArtifactService:
     ) -> Artifact:
         try:
             return await artifact_queries.create_artifact(
-                serve=serve, version=spec.version, kind=ArtifactKind.GIT,
-                source=spec.github_repo_url, branch=spec.branch, file_path=spec.file_path,
+                serve=serve,
+                version=spec.version,
+                kind=ArtifactKind.GIT,
+                source=spec.github_repo_url,
+                branch=spec.branch,
+                file_path=spec.file_path,
                 created_by_id=actor.user_id,
             )
         except IntegrityError:
             raise Conflict(
                 f"serve '{serve.name}' already has an artifact '{spec.version}'",
-                code="ARTIFACT_ALREADY_EXISTS", serve=serve.name, version=spec.version,
+                code="ARTIFACT_ALREADY_EXISTS",
+                serve=serve.name,
+                version=spec.version,
             ) from None
 
     async def _create_job(
@@ -112,15 +129,21 @@ class ArtifactService:
     ) -> ArtifactBuilderJob:
         try:
             return await artifact_queries.create_job(
-                serve=serve, version=spec.version, source=spec.github_repo_url,
-                branch=spec.branch, file_path=spec.file_path, builder=BuilderKind.LOCAL,
-                live_key=f"{serve.id}:{spec.version}", created_by_id=actor.user_id,
+                serve=serve,
+                version=spec.version,
+                source=spec.github_repo_url,
+                branch=spec.branch,
+                file_path=spec.file_path,
+                builder=BuilderKind.LOCAL,
+                live_key=f"{serve.id}:{spec.version}",
+                created_by_id=actor.user_id,
             )
         except IntegrityError:
             live = await artifact_queries.live_job(serve.id, spec.version)
             raise Conflict(
                 f"a build of '{serve.name}' version '{spec.version}' is already in progress",
-                code="BUILD_IN_PROGRESS", serve=serve.name, version=spec.version,
+                code="BUILD_IN_PROGRESS",
+                serve=serve.name,
+                version=spec.version,
                 job_id=str(live.id) if live else None,
             ) from None
-

@@ -12,7 +12,9 @@ from galapagos_model.enums import AuditOutcome
 from galapagos_model.queries import audit as audit_queries
 from galapagos_model.queries.paging import Page, PageRequest
 
-_SECRET_KEY = re.compile(r"pass(word)?|secret|token|credential|private|api[_-]?key|kubeconfig", re.I)
+_SECRET_KEY = re.compile(
+    r"pass(word)?|secret|token|credential|private|api[_-]?key|kubeconfig", re.I
+)
 REDACTED = "***"
 
 
@@ -71,6 +73,9 @@ class AuditService:
     ) -> Page[AuditLog]:
         require_admin(actor, "read the audit log")
         return await audit_queries.audit_entries(
-            page, resource_type=resource_type, resource_name=resource_name, actor=username,
+            page,
+            resource_type=resource_type,
+            resource_name=resource_name,
+            actor=username,
             project=project,
         )

@@ -80,7 +80,9 @@ class Settings(BaseSettings):
         db = self.database
         if self.env == "prod":
             if not db.is_mysql:
-                raise ValueError("ENV=prod needs MySQL: set MYSQL_HOST (or GALAPAGOS_DATABASE__URL)")
+                raise ValueError(
+                    "ENV=prod needs MySQL: set MYSQL_HOST (or GALAPAGOS_DATABASE__URL)"
+                )
             if db.url is None and db.password is None:
                 raise ValueError("ENV=prod needs the database password: set MYSQL_PASSWORD")
         if db.pool_min > db.pool_max:
@@ -114,7 +116,9 @@ class _DarwinMysqlSource(PydanticBaseSettingsSource):
         return None, field_name, False
 
     def __call__(self) -> dict[str, Any]:
-        found = {key: os.environ[var] for var, key in _DARWIN_MYSQL_VARS.items() if var in os.environ}
+        found = {
+            key: os.environ[var] for var, key in _DARWIN_MYSQL_VARS.items() if var in os.environ
+        }
         return {"database": found} if found else {}
 
 

@@ -8,7 +8,7 @@ from tortoise import Tortoise
 from tortoise.migrations.api import migrate as tortoise_migrate
 
 from galapagos_core.config import Settings
-from galapagos_model import APP_LABEL, MIGRATIONS_MODULE, MODELS_MODULE
+from galapagos_model import APPS
 
 
 def tortoise_config(settings: Settings) -> dict[str, Any]:
@@ -42,13 +42,7 @@ def tortoise_config(settings: Settings) -> dict[str, Any]:
         }
     return {
         "connections": {"default": connection},
-        "apps": {
-            APP_LABEL: {
-                "models": [MODELS_MODULE],
-                "migrations": MIGRATIONS_MODULE,
-                "default_connection": "default",
-            }
-        },
+        "apps": APPS,
         "use_tz": True,
         "timezone": "UTC",
     }

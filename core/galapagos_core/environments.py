@@ -38,7 +38,9 @@ class EnvironmentCreate(BaseModel):
     environment_configs: EnvironmentConfigs = EnvironmentConfigs()
     backend: EnvironmentBackend = EnvironmentBackend.RAY
     ray_address: str | None = Field(
-        None, max_length=255, description="Ray dashboard URL, or 'local' for a Ray the platform starts"
+        None,
+        max_length=255,
+        description="Ray dashboard URL, or 'local' for a Ray the platform starts",
     )
     is_protected: bool = False
 
@@ -88,12 +90,17 @@ class EnvironmentService:
             )
         except IntegrityError:
             raise Conflict(
-                f"environment '{spec.name}' already exists", code="ENVIRONMENT_ALREADY_EXISTS",
+                f"environment '{spec.name}' already exists",
+                code="ENVIRONMENT_ALREADY_EXISTS",
                 env=spec.name,
             ) from None
         await audit.record(
-            actor, "environment.create", "environment", resource_id=environment.id,
-            resource_name=spec.name, after=_snapshot(environment),
+            actor,
+            "environment.create",
+            "environment",
+            resource_id=environment.id,
+            resource_name=spec.name,
+            after=_snapshot(environment),
         )
         return environment
 
@@ -113,15 +120,21 @@ class EnvironmentService:
                 raise Conflict(
                     f"environment '{name}' uses the {environment.backend.value} backend: "
                     "ray_address does not apply",
-                    code="INVALID_ENVIRONMENT_UPDATE", env=name,
+                    code="INVALID_ENVIRONMENT_UPDATE",
+                    env=name,
                 )
             environment.ray_address = spec.ray_address
         if spec.is_protected is not None:
             environment.is_protected = spec.is_protected
         await environment.save()
         await audit.record(
-            actor, "environment.update", "environment", resource_id=environment.id,
-            resource_name=name, before=before, after=_snapshot(environment),
+            actor,
+            "environment.update",
+            "environment",
+            resource_id=environment.id,
+            resource_name=name,
+            before=before,
+            after=_snapshot(environment),
         )
         return environment
 
@@ -136,10 +149,16 @@ class EnvironmentService:
             await environment.delete()
         except IntegrityError:
             raise Conflict(
-                f"environment '{name}' is in use by infra configs or deployments: remove them first",
-                code="ENVIRONMENT_IN_USE", env=name,
+                f"environment '{name}' is in use by infra configs or deployments: "
+                "remove them first",
+                code="ENVIRONMENT_IN_USE",
+                env=name,
             ) from None
         await audit.record(
-            actor, "environment.delete", "environment", resource_id=environment.id,
-            resource_name=name, before=_snapshot(environment),
+            actor,
+            "environment.delete",
+            "environment",
+            resource_id=environment.id,
+            resource_name=name,
+            before=_snapshot(environment),
         )

@@ -1,4 +1,4 @@
-"""Domain errors. Each carries its HTTP status, a stable code and params; one handler renders them."""
+"""Domain errors: each carries its HTTP status, a stable code and params; rendered in one place."""
 
 from __future__ import annotations
 

@@ -61,7 +61,9 @@ class IdentityService:
         if token.last_used_at is None or now - token.last_used_at > _TOUCH_INTERVAL:
             await identity_queries.touch_token(token.id, now)
         user = token.user
-        return Actor(user_id=user.id, username=user.username, is_admin=user.is_admin, token_id=token.id)
+        return Actor(
+            user_id=user.id, username=user.username, is_admin=user.is_admin, token_id=token.id
+        )
 
     @transactional
     async def issue_for_username(
@@ -88,7 +90,9 @@ class IdentityService:
         user = await identity_queries.user_by_name(username) or await identity_queries.create_user(
             username, is_admin=True
         )
-        return await self._issue(user, TokenCreate(name="bootstrap", expires_in_days=None), ttl=False)
+        return await self._issue(
+            user, TokenCreate(name="bootstrap", expires_in_days=None), ttl=False
+        )
 
     async def me(self, actor: Actor) -> User:
         user = await identity_queries.user_by_id(actor.user_id)
@@ -101,7 +105,11 @@ class IdentityService:
         user = await self.me(actor)
         issued = await self._issue(user, spec)
         await audit.record(
-            actor, "token.create", "token", resource_id=issued.token.id, resource_name=spec.name,
+            actor,
+            "token.create",
+            "token",
+            resource_id=issued.token.id,
+            resource_name=spec.name,
             after={"name": spec.name, "prefix": issued.token.prefix},
         )
         return issued
@@ -113,7 +121,9 @@ class IdentityService:
     async def revoke_token(self, actor: Actor, token_id: UUID) -> ApiToken:
         token = await identity_queries.token_of_user_for_update(actor.user_id, token_id)
         if token is None:
-            raise NotFound(f"token '{token_id}' not found", code="TOKEN_NOT_FOUND", token_id=str(token_id))
+            raise NotFound(
+                f"token '{token_id}' not found", code="TOKEN_NOT_FOUND", token_id=str(token_id)
+            )
         if token.revoked_at is None:
             token.revoked_at = datetime.now(UTC)
             await token.save(update_fields=["revoked_at", "updated_at"])
@@ -127,7 +137,10 @@ class IdentityService:
         days = spec.expires_in_days or (self._settings.default_token_ttl_days if ttl else 0)
         expires_at = datetime.now(UTC) + timedelta(days=days) if days else None
         token = await identity_queries.create_token(
-            user, name=spec.name, token_hash=hash_secret(secret), prefix=secret[:12],
+            user,
+            name=spec.name,
+            token_hash=hash_secret(secret),
+            prefix=secret[:12],
             expires_at=expires_at,
         )
         return IssuedToken(token=token, secret=secret)

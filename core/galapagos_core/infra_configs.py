@@ -39,10 +39,13 @@ def spec_of(config: InfraConfig) -> ServeConfig:
             backend_type=config.backend_type,
             additional_hosts=config.additional_hosts,
             fast_api_config=FastApiConfig(
-                cores=config.cores, memory=config.memory,
+                cores=config.cores,
+                memory=config.memory,
                 node_capacity_type=config.node_capacity_type,
-                min_replicas=config.min_replicas, max_replicas=config.max_replicas,
-                gpus=config.gpus, gpu_type=config.gpu_type,
+                min_replicas=config.min_replicas,
+                max_replicas=config.max_replicas,
+                gpus=config.gpus,
+                gpu_type=config.gpu_type,
                 autoscaling_target=config.autoscaling_target,
             ),
         )
@@ -90,7 +93,9 @@ def _validation_errors(exc: ValidationError, prefix: tuple[str, ...]) -> list[di
 def infra_config_not_found(serve: str, env: str) -> NotFound:
     return NotFound(
         f"serve '{serve}' has no infra config for environment '{env}'",
-        code="INFRA_CONFIG_NOT_FOUND", serve=serve, env=env,
+        code="INFRA_CONFIG_NOT_FOUND",
+        serve=serve,
+        env=env,
     )
 
 
@@ -117,11 +122,18 @@ class InfraConfigService:
         except IntegrityError:
             raise Conflict(
                 f"serve '{serve_name}' already has an infra config for '{env_name}': use PATCH",
-                code="INFRA_CONFIG_ALREADY_EXISTS", serve=serve_name, env=env_name,
+                code="INFRA_CONFIG_ALREADY_EXISTS",
+                serve=serve_name,
+                env=env_name,
             ) from None
         await audit.record(
-            actor, "infra_config.create", "serve", resource_id=serve.id, resource_name=serve_name,
-            project=serve.project.name, after={"env": env_name, **spec.model_dump(mode="json")},
+            actor,
+            "infra_config.create",
+            "serve",
+            resource_id=serve.id,
+            resource_name=serve_name,
+            project=serve.project.name,
+            after={"env": env_name, **spec.model_dump(mode="json")},
         )
         return spec
 
@@ -150,8 +162,13 @@ class InfraConfigService:
             ) from None
         await infra_queries.save_config(config, _columns(spec))
         await audit.record(
-            actor, "infra_config.update", "serve", resource_id=serve.id, resource_name=serve_name,
-            project=serve.project.name, before={"env": env_name, **before},
+            actor,
+            "infra_config.update",
+            "serve",
+            resource_id=serve.id,
+            resource_name=serve_name,
+            project=serve.project.name,
+            before={"env": env_name, **before},
             after={"env": env_name, **spec.model_dump(mode="json")},
         )
         return spec
@@ -168,8 +185,11 @@ def _wrong_shape(serve: Serve) -> InvalidInput:
     key = _KEY[serve.type]
     return InvalidInput(
         f"serve '{serve.name}' is a {serve.type.value} serve: send {key}",
-        errors=[{"loc": ["body", key], "msg": f"required for {serve.type.value} serves",
-                 "type": "missing"}],
+        errors=[
+            {
+                "loc": ["body", key],
+                "msg": f"required for {serve.type.value} serves",
+                "type": "missing",
+            }
+        ],
     )
-
-

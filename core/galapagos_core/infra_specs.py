@@ -47,7 +47,8 @@ class FastApiConfig(_Spec):
     def _replica_bounds(self) -> FastApiConfig:
         if self.min_replicas > self.max_replicas:
             raise ValueError(
-                f"min_replicas ({self.min_replicas}) must not exceed max_replicas ({self.max_replicas})"
+                f"min_replicas ({self.min_replicas}) must not exceed "
+                f"max_replicas ({self.max_replicas})"
             )
         return self
 
@@ -75,7 +76,9 @@ class WorkerNodeConfig(_Spec):
     @model_validator(mode="after")
     def _pod_bounds(self) -> WorkerNodeConfig:
         if self.min_pods > self.max_pods:
-            raise ValueError(f"min_pods ({self.min_pods}) must not exceed max_pods ({self.max_pods})")
+            raise ValueError(
+                f"min_pods ({self.min_pods}) must not exceed max_pods ({self.max_pods})"
+            )
         return self
 
 

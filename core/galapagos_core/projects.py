@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pydantic import BaseModel, Field
 from tortoise.exceptions import IntegrityError
 
@@ -52,8 +54,13 @@ async def ensure_project(actor: Actor, name: str) -> tuple[Project, bool]:
     assert owner is not None
     await project_queries.add_member(project, owner, ProjectRole.OWNER)
     await audit.record(
-        actor, "project.create", "project", resource_id=project.id, resource_name=name,
-        project=name, after={"name": name},
+        actor,
+        "project.create",
+        "project",
+        resource_id=project.id,
+        resource_name=name,
+        project=name,
+        after={"name": name},
     )
     return project, True
 
@@ -75,19 +82,25 @@ class ProjectService:
             project = await project_queries.create_project(spec.name, spec.description)
         except IntegrityError:
             raise Conflict(
-                f"project '{spec.name}' already exists", code="PROJECT_ALREADY_EXISTS",
+                f"project '{spec.name}' already exists",
+                code="PROJECT_ALREADY_EXISTS",
                 project=spec.name,
             ) from None
         owner = await identity_queries.user_by_id(actor.user_id)
         assert owner is not None
         await project_queries.add_member(project, owner, ProjectRole.OWNER)
         await audit.record(
-            actor, "project.create", "project", resource_id=project.id, resource_name=spec.name,
-            project=spec.name, after=spec.model_dump(),
+            actor,
+            "project.create",
+            "project",
+            resource_id=project.id,
+            resource_name=spec.name,
+            project=spec.name,
+            after=spec.model_dump(),
         )
         return project
 
-    async def members(self, actor: Actor, name: str) -> list[ProjectMember]:
+    async def members(self, actor: Actor, name: str) -> Sequence[ProjectMember]:
         project = await self.get(actor, name)
         return await project_queries.members_of(project.id)
 
@@ -98,7 +111,8 @@ class ProjectService:
         user = await identity_queries.user_by_name(spec.username)
         if user is None:
             raise InvalidInput(
-                f"user '{spec.username}' does not exist", code="USER_NOT_FOUND",
+                f"user '{spec.username}' does not exist",
+                code="USER_NOT_FOUND",
                 errors=[{"loc": ["body", "username"], "msg": "unknown user", "type": "not_found"}],
                 username=spec.username,
             )
@@ -118,8 +132,14 @@ class ProjectService:
             member.role = spec.role
             await member.save(update_fields=["role", "updated_at"])
         await audit.record(
-            actor, "project.member.set", "project", resource_id=project.id, resource_name=name,
-            project=name, before=before, after={"username": spec.username, "role": spec.role.value},
+            actor,
+            "project.member.set",
+            "project",
+            resource_id=project.id,
+            resource_name=name,
+            project=name,
+            before=before,
+            after={"username": spec.username, "role": spec.role.value},
         )
         return member
 
@@ -130,14 +150,21 @@ class ProjectService:
         member = await project_queries.member_for_update(project.id, user.id) if user else None
         if member is None:
             raise NotFound(
-                f"'{username}' is not a member of project '{name}'", code="MEMBER_NOT_FOUND",
-                project=name, username=username,
+                f"'{username}' is not a member of project '{name}'",
+                code="MEMBER_NOT_FOUND",
+                project=name,
+                username=username,
             )
         await self._keep_an_owner(member, None)
         await member.delete()
         await audit.record(
-            actor, "project.member.remove", "project", resource_id=project.id, resource_name=name,
-            project=name, before={"username": username, "role": member.role.value},
+            actor,
+            "project.member.remove",
+            "project",
+            resource_id=project.id,
+            resource_name=name,
+            project=name,
+            before={"username": username, "role": member.role.value},
         )
 
     async def _managed(self, actor: Actor, name: str) -> Project:

@@ -50,7 +50,10 @@ class ServeService:
         creator = await identity_queries.user_by_id(actor.user_id)
         try:
             serve = await serve_queries.create_serve(
-                project=project, name=spec.name, type=spec.type, description=spec.description,
+                project=project,
+                name=spec.name,
+                type=spec.type,
+                description=spec.description,
                 created_by=creator,
             )
         except IntegrityError:
@@ -58,8 +61,13 @@ class ServeService:
                 f"serve '{spec.name}' already exists", code="SERVE_ALREADY_EXISTS", serve=spec.name
             ) from None
         await audit.record(
-            actor, "serve.create", "serve", resource_id=serve.id, resource_name=serve.name,
-            project=project.name, after=spec.model_dump(mode="json"),
+            actor,
+            "serve.create",
+            "serve",
+            resource_id=serve.id,
+            resource_name=serve.name,
+            project=project.name,
+            after=spec.model_dump(mode="json"),
         )
         return serve
 
@@ -84,8 +92,14 @@ class ServeService:
             serve.description = spec.description
             await serve.save(update_fields=["description", "updated_at"])
         await audit.record(
-            actor, "serve.update", "serve", resource_id=serve.id, resource_name=name,
-            project=serve.project.name, before=before, after={"description": serve.description},
+            actor,
+            "serve.update",
+            "serve",
+            resource_id=serve.id,
+            resource_name=name,
+            project=serve.project.name,
+            before=before,
+            after={"description": serve.description},
         )
         return serve
 
@@ -97,11 +111,16 @@ class ServeService:
             await serve.delete()
         except IntegrityError:
             raise Conflict(
-                f"serve '{name}' has deployments and cannot be deleted", code="SERVE_IN_USE",
+                f"serve '{name}' has deployments and cannot be deleted",
+                code="SERVE_IN_USE",
                 serve=name,
             ) from None
         await audit.record(
-            actor, "serve.delete", "serve", resource_id=serve.id, resource_name=name,
-            project=serve.project.name, before={"name": name, "type": serve.type.value},
+            actor,
+            "serve.delete",
+            "serve",
+            resource_id=serve.id,
+            resource_name=name,
+            project=serve.project.name,
+            before={"name": name, "type": serve.type.value},
         )
-

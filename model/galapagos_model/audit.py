@@ -20,8 +20,8 @@ class AuditLog(Entity):
     project = fields.CharField(max_length=50, null=True)
     request_id = fields.CharField(max_length=64, null=True)
     source_ip = fields.CharField(max_length=64, null=True)
-    before: dict[str, Any] | None = fields.JSONField(null=True)  # type: ignore[assignment]
-    after: dict[str, Any] | None = fields.JSONField(null=True)  # type: ignore[assignment]
+    before: dict[str, Any] | None = fields.JSONField(null=True)
+    after: dict[str, Any] | None = fields.JSONField(null=True)
     outcome = fields.CharEnumField(AuditOutcome, max_length=16, default=AuditOutcome.SUCCESS)
 
     class Meta:

@@ -34,9 +34,11 @@ class Serve(Entity):
 
 class Environment(Entity):
     name = fields.CharField(max_length=50, unique=True)
-    env_configs: dict[str, Any] = fields.JSONField(default=dict)  # type: ignore[assignment]
+    env_configs: dict[str, Any] = fields.JSONField(default=dict)
     is_protected = fields.BooleanField(default=False)
-    backend = fields.CharEnumField(EnvironmentBackend, max_length=16, default=EnvironmentBackend.RAY)
+    backend = fields.CharEnumField(
+        EnvironmentBackend, max_length=16, default=EnvironmentBackend.RAY
+    )
     # For the ray backend: the dashboard address, or "local" for a Ray the platform starts.
     ray_address = fields.CharField(max_length=255, null=True)
     created_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(

@@ -30,9 +30,9 @@ class Deployment(Entity):
     strategy = fields.CharEnumField(
         DeploymentStrategy, max_length=16, default=DeploymentStrategy.ROLLING
     )
-    config_snapshot: dict[str, Any] = fields.JSONField(default=dict)  # type: ignore[assignment]
+    config_snapshot: dict[str, Any] = fields.JSONField(default=dict)
     # Names and non-secret values; secret values are kept encrypted, never echoed.
-    environment_variables: dict[str, Any] = fields.JSONField(default=dict)  # type: ignore[assignment]
+    environment_variables: dict[str, Any] = fields.JSONField(default=dict)
     error = fields.TextField(null=True)
     started_at = fields.DatetimeField(null=True)
     ready_at = fields.DatetimeField(null=True)

@@ -27,7 +27,7 @@ class ApiServeInfraConfig(Entity):
     min_replicas = fields.IntField()
     max_replicas = fields.IntField()
     autoscaling_target = fields.IntField(null=True)  # ongoing requests per replica
-    additional_hosts: list[str] = fields.JSONField(default=list)  # type: ignore[assignment]
+    additional_hosts: list[str] = fields.JSONField(default=list)
 
     class Meta:
         table = "api_serve_infra_configs"
@@ -43,8 +43,8 @@ class WorkflowServeInfraConfig(Entity):
     )
     schedule = fields.CharField(max_length=100, null=True)
     timezone = fields.CharField(max_length=64, default="UTC")
-    head_node_config: dict[str, Any] = fields.JSONField()  # type: ignore[assignment]
-    worker_node_config: list[dict[str, Any]] = fields.JSONField(default=list)  # type: ignore[assignment]
+    head_node_config: dict[str, Any] = fields.JSONField()
+    worker_node_config: list[dict[str, Any]] = fields.JSONField(default=list)
     concurrency_policy = fields.CharEnumField(
         ConcurrencyPolicy, max_length=16, default=ConcurrencyPolicy.FORBID
     )

@@ -19,20 +19,35 @@ router = Router(tag="artifacts")
 
 def artifact_read(artifact: Artifact) -> ArtifactRead:
     return ArtifactRead(
-        id=artifact.id, version=artifact.version, kind=artifact.kind,
-        image_url=artifact.image_url, package_sha256=artifact.package_sha256,
-        package_size=artifact.package_size, import_path=artifact.import_path,
-        model_uri=artifact.model_uri, model_format=artifact.model_format,
-        github_repo_url=artifact.source, branch=artifact.branch, file_path=artifact.file_path,
+        id=artifact.id,
+        version=artifact.version,
+        kind=artifact.kind,
+        image_url=artifact.image_url,
+        package_sha256=artifact.package_sha256,
+        package_size=artifact.package_size,
+        import_path=artifact.import_path,
+        model_uri=artifact.model_uri,
+        model_format=artifact.model_format,
+        github_repo_url=artifact.source,
+        branch=artifact.branch,
+        file_path=artifact.file_path,
         created_at=artifact.created_at,
     )
 
 
 def _job(job: ArtifactBuilderJob) -> JobRead:
     return JobRead(
-        id=job.id, serve_name=job.serve.name, version=job.version, github_repo_url=job.source,
-        branch=job.branch, file_path=job.file_path, builder=job.builder, status=job.status,
-        error=job.error, attempts=job.attempts, created_at=job.created_at,
+        id=job.id,
+        serve_name=job.serve.name,
+        version=job.version,
+        github_repo_url=job.source,
+        branch=job.branch,
+        file_path=job.file_path,
+        builder=job.builder,
+        status=job.status,
+        error=job.error,
+        attempts=job.attempts,
+        created_at=job.created_at,
         updated_at=job.updated_at,
     )
 
@@ -48,7 +63,9 @@ def _job_id(call: Call[NoBody, NoQuery]) -> UUID:
 @router.post(
     "/api/v1/artifact",
     summary="Register an artifact: a build job for api serves, the artifact for workflow serves",
-    body=ArtifactRegister, response=JobCreated | ArtifactRead, status_code=201,
+    body=ArtifactRegister,
+    response=JobCreated | ArtifactRead,
+    status_code=201,
     errors=(403, 404, 409),
 )
 async def register_artifact(call: Call[ArtifactRegister, NoQuery]) -> JobCreated | ArtifactRead:
@@ -60,13 +77,18 @@ async def register_artifact(call: Call[ArtifactRegister, NoQuery]) -> JobCreated
 
 
 @router.get(
-    "/api/v1/artifact/{serve}", summary="Artifacts of a serve, newest first", query=PageQuery,
-    response=PageOut[ArtifactRead], errors=(404,),
+    "/api/v1/artifact/{serve}",
+    summary="Artifacts of a serve, newest first",
+    query=PageQuery,
+    response=PageOut[ArtifactRead],
+    errors=(404,),
 )
 async def list_artifacts(call: Call[NoBody, PageQuery]) -> PageOut[ArtifactRead]:
     page = await call.services.artifacts.list(call.actor, call.path["serve"], call.query.request())
     return PageOut[ArtifactRead](
-        data=[artifact_read(a) for a in page.items], page=page.page, limit=page.limit,
+        data=[artifact_read(a) for a in page.items],
+        page=page.page,
+        limit=page.limit,
         total=page.total,
     )
 
@@ -77,7 +99,9 @@ class JobListQuery(PageQuery):
 
 
 @router.get(
-    "/api/v1/artifact_builder_job", summary="Builder jobs, newest first", query=JobListQuery,
+    "/api/v1/artifact_builder_job",
+    summary="Builder jobs, newest first",
+    query=JobListQuery,
     response=PageOut[JobRead],
 )
 async def list_jobs(call: Call[NoBody, JobListQuery]) -> PageOut[JobRead]:
@@ -91,20 +115,27 @@ async def list_jobs(call: Call[NoBody, JobListQuery]) -> PageOut[JobRead]:
 
 
 @router.get(
-    "/api/v1/artifact_builder_job/{job_id}/status", summary="A builder job's status",
-    response=JobStatus, errors=(404,),
+    "/api/v1/artifact_builder_job/{job_id}/status",
+    summary="A builder job's status",
+    response=JobStatus,
+    errors=(404,),
 )
 async def job_status(call: Call[NoBody, NoQuery]) -> JobStatus:
     job = await call.services.artifacts.job(call.actor, _job_id(call))
     logs_url = str(call.request.url_for("job_logs", job_id=str(job.id)))
     return JobStatus(
-        job_id=job.id, serve_name=job.serve.name, version=job.version, status=job.status,
-        logs_url=logs_url, error=job.error,
+        job_id=job.id,
+        serve_name=job.serve.name,
+        version=job.version,
+        status=job.status,
+        logs_url=logs_url,
+        error=job.error,
     )
 
 
 @router.get(
-    "/api/v1/artifact_builder_job/{job_id}/logs", summary="A builder job's logs (plain text)",
+    "/api/v1/artifact_builder_job/{job_id}/logs",
+    summary="A builder job's logs (plain text)",
     errors=(404,),
 )
 async def job_logs(call: Call[NoBody, NoQuery]) -> Response:

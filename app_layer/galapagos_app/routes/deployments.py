@@ -13,8 +13,10 @@ router = Router(tag="deployments")
 
 def _row(deployment: Deployment) -> DeploymentRow:
     return DeploymentRow(
-        id=deployment.id, artifact_version=deployment.artifact.version,
-        env=deployment.environment.name, status=deployment.status,
+        id=deployment.id,
+        artifact_version=deployment.artifact.version,
+        env=deployment.environment.name,
+        status=deployment.status,
         created_at=deployment.created_at,
         created_by=deployment.created_by.username if deployment.created_by else None,
         ended_at=deployment.ended_at,
@@ -26,8 +28,11 @@ class HistoryQuery(PageQuery):
 
 
 @router.get(
-    "/api/v1/serve/{serve}/deployments", summary="A serve's deployment history, newest first",
-    query=HistoryQuery, response=PageOut[DeploymentRow], errors=(404,),
+    "/api/v1/serve/{serve}/deployments",
+    summary="A serve's deployment history, newest first",
+    query=HistoryQuery,
+    response=PageOut[DeploymentRow],
+    errors=(404,),
 )
 async def deployment_history(call: Call[NoBody, HistoryQuery]) -> PageOut[DeploymentRow]:
     page = await call.services.deployments.history(

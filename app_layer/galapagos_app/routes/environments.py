@@ -11,7 +11,9 @@ router = Router(tag="environments")
 
 
 @router.get(
-    "/api/v1/environment", summary="All environments", query=PageQuery,
+    "/api/v1/environment",
+    summary="All environments",
+    query=PageQuery,
     response=PageOut[EnvironmentRead],
 )
 async def list_environments(call: Call[NoBody, PageQuery]) -> PageOut[EnvironmentRead]:
@@ -20,8 +22,12 @@ async def list_environments(call: Call[NoBody, PageQuery]) -> PageOut[Environmen
 
 
 @router.post(
-    "/api/v1/environment", summary="Create an environment", body=EnvironmentCreate,
-    response=EnvironmentCreated, status_code=201, errors=(403, 409),
+    "/api/v1/environment",
+    summary="Create an environment",
+    body=EnvironmentCreate,
+    response=EnvironmentCreated,
+    status_code=201,
+    errors=(403, 409),
 )
 async def create_environment(call: Call[EnvironmentCreate, NoQuery]) -> EnvironmentCreated:
     environment = await call.services.environments.create(call.actor, call.body)
@@ -29,7 +35,9 @@ async def create_environment(call: Call[EnvironmentCreate, NoQuery]) -> Environm
 
 
 @router.get(
-    "/api/v1/environment/{name}", summary="One environment", response=EnvironmentRead,
+    "/api/v1/environment/{name}",
+    summary="One environment",
+    response=EnvironmentRead,
     errors=(404,),
 )
 async def get_environment(call: Call[NoBody, NoQuery]) -> EnvironmentRead:
@@ -38,18 +46,20 @@ async def get_environment(call: Call[NoBody, NoQuery]) -> EnvironmentRead:
 
 
 @router.patch(
-    "/api/v1/environment/{name}", summary="Merge changes into an environment",
-    body=EnvironmentUpdate, response=EnvironmentRead, errors=(403, 404),
+    "/api/v1/environment/{name}",
+    summary="Merge changes into an environment",
+    body=EnvironmentUpdate,
+    response=EnvironmentRead,
+    errors=(403, 404),
 )
 async def update_environment(call: Call[EnvironmentUpdate, NoQuery]) -> EnvironmentRead:
-    environment = await call.services.environments.update(
-        call.actor, call.path["name"], call.body
-    )
+    environment = await call.services.environments.update(call.actor, call.path["name"], call.body)
     return EnvironmentRead.model_validate(environment)
 
 
 @router.delete(
-    "/api/v1/environment/{name}", summary="Delete an environment nothing references",
+    "/api/v1/environment/{name}",
+    summary="Delete an environment nothing references",
     errors=(403, 404, 409),
 )
 async def delete_environment(call: Call[NoBody, NoQuery]) -> None:

@@ -47,15 +47,20 @@ async def get_me(call: Call[NoBody, NoQuery]) -> UserRead:
 
 
 @router.post(
-    "/api/v1/tokens", summary="Issue a token for the caller (the secret is shown once)",
-    body=TokenCreate, response=TokenIssued, status_code=201,
+    "/api/v1/tokens",
+    summary="Issue a token for the caller (the secret is shown once)",
+    body=TokenCreate,
+    response=TokenIssued,
+    status_code=201,
 )
 async def create_token(call: Call[TokenCreate, NoQuery]) -> TokenIssued:
     return _issued(await call.services.identity.create_token(call.actor, call.body))
 
 
 @router.get(
-    "/api/v1/tokens", summary="The caller's tokens", query=PageQuery,
+    "/api/v1/tokens",
+    summary="The caller's tokens",
+    query=PageQuery,
     response=PageOut[TokenRead],
 )
 async def list_tokens(call: Call[NoBody, PageQuery]) -> PageOut[TokenRead]:
@@ -64,7 +69,9 @@ async def list_tokens(call: Call[NoBody, PageQuery]) -> PageOut[TokenRead]:
 
 
 @router.delete(
-    "/api/v1/tokens/{token_id}", summary="Revoke one of the caller's tokens", response=TokenRead,
+    "/api/v1/tokens/{token_id}",
+    summary="Revoke one of the caller's tokens",
+    response=TokenRead,
     errors=(404,),
 )
 async def revoke_token(call: Call[NoBody, NoQuery]) -> TokenRead:
@@ -75,8 +82,10 @@ async def revoke_token(call: Call[NoBody, NoQuery]) -> TokenRead:
 
 
 @router.get(
-    "/api/v1/projects", summary="Projects the caller belongs to (all, for admins)",
-    query=PageQuery, response=PageOut[ProjectRead],
+    "/api/v1/projects",
+    summary="Projects the caller belongs to (all, for admins)",
+    query=PageQuery,
+    response=PageOut[ProjectRead],
 )
 async def list_projects(call: Call[NoBody, PageQuery]) -> PageOut[ProjectRead]:
     page = await call.services.projects.list(call.actor, call.query.request())
@@ -84,8 +93,12 @@ async def list_projects(call: Call[NoBody, PageQuery]) -> PageOut[ProjectRead]:
 
 
 @router.post(
-    "/api/v1/projects", summary="Create a project; the caller becomes its owner",
-    body=ProjectCreate, response=ProjectRead, status_code=201, errors=(409,),
+    "/api/v1/projects",
+    summary="Create a project; the caller becomes its owner",
+    body=ProjectCreate,
+    response=ProjectRead,
+    status_code=201,
+    errors=(409,),
 )
 async def create_project(call: Call[ProjectCreate, NoQuery]) -> ProjectRead:
     return ProjectRead.model_validate(await call.services.projects.create(call.actor, call.body))
@@ -100,8 +113,10 @@ async def get_project(call: Call[NoBody, NoQuery]) -> ProjectRead:
 
 
 @router.get(
-    "/api/v1/projects/{project}/members", summary="Members of a project",
-    response=list[MemberRead], errors=(404,),
+    "/api/v1/projects/{project}/members",
+    summary="Members of a project",
+    response=list[MemberRead],
+    errors=(404,),
 )
 async def list_members(call: Call[NoBody, NoQuery]) -> list[MemberRead]:
     members = await call.services.projects.members(call.actor, call.path["project"])
@@ -109,8 +124,11 @@ async def list_members(call: Call[NoBody, NoQuery]) -> list[MemberRead]:
 
 
 @router.post(
-    "/api/v1/projects/{project}/members", summary="Add a member or change a role (owners)",
-    body=MemberSet, response=MemberRead, errors=(403, 404, 409),
+    "/api/v1/projects/{project}/members",
+    summary="Add a member or change a role (owners)",
+    body=MemberSet,
+    response=MemberRead,
+    errors=(403, 404, 409),
 )
 async def set_member(call: Call[MemberSet, NoQuery]) -> MemberRead:
     member = await call.services.projects.set_member(call.actor, call.path["project"], call.body)
@@ -118,7 +136,8 @@ async def set_member(call: Call[MemberSet, NoQuery]) -> MemberRead:
 
 
 @router.delete(
-    "/api/v1/projects/{project}/members/{username}", summary="Remove a member (owners)",
+    "/api/v1/projects/{project}/members/{username}",
+    summary="Remove a member (owners)",
     errors=(403, 404, 409),
 )
 async def remove_member(call: Call[NoBody, NoQuery]) -> None:
@@ -135,14 +154,20 @@ class AuditQuery(PageQuery):
 
 
 @router.get(
-    "/api/v1/audit", summary="The audit trail, newest first (platform admins)",
-    query=AuditQuery, response=PageOut[AuditEntryRead], errors=(403,),
+    "/api/v1/audit",
+    summary="The audit trail, newest first (platform admins)",
+    query=AuditQuery,
+    response=PageOut[AuditEntryRead],
+    errors=(403,),
 )
 async def list_audit(call: Call[NoBody, AuditQuery]) -> PageOut[AuditEntryRead]:
     q = call.query
     page = await call.services.audit.list(
-        call.actor, q.request(), resource_type=q.resource_type, resource_name=q.resource_name,
-        username=q.actor, project=q.project,
+        call.actor,
+        q.request(),
+        resource_type=q.resource_type,
+        resource_name=q.resource_name,
+        username=q.actor,
+        project=q.project,
     )
     return page_out(page, AuditEntryRead)
-

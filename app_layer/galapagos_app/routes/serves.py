@@ -17,10 +17,14 @@ router = Router(tag="serves")
 
 def _serve(serve: Serve) -> ServeRead:
     return ServeRead(
-        id=serve.id, name=serve.name, type=serve.type, description=serve.description,
+        id=serve.id,
+        name=serve.name,
+        type=serve.type,
+        description=serve.description,
         space=serve.project.name,
         created_by=serve.created_by.username if serve.created_by else None,
-        created_at=serve.created_at, updated_at=serve.updated_at,
+        created_at=serve.created_at,
+        updated_at=serve.updated_at,
     )
 
 
@@ -35,8 +39,10 @@ class ServeListQuery(PageQuery):
 
 
 @router.get(
-    "/api/v1/serve", summary="Serves visible to the caller, newest first",
-    query=ServeListQuery, response=PageOut[ServeRead],
+    "/api/v1/serve",
+    summary="Serves visible to the caller, newest first",
+    query=ServeListQuery,
+    response=PageOut[ServeRead],
 )
 async def list_serves(call: Call[NoBody, ServeListQuery]) -> PageOut[ServeRead]:
     page = await call.services.serves.list(
@@ -48,16 +54,22 @@ async def list_serves(call: Call[NoBody, ServeListQuery]) -> PageOut[ServeRead]:
 
 
 @router.post(
-    "/api/v1/serve", summary="Register a serve (its space/project is created if new)",
-    body=ServeCreate, response=ServeRead, status_code=201, errors=(403, 404, 409),
+    "/api/v1/serve",
+    summary="Register a serve (its space/project is created if new)",
+    body=ServeCreate,
+    response=ServeRead,
+    status_code=201,
+    errors=(403, 404, 409),
 )
 async def create_serve(call: Call[ServeCreate, NoQuery]) -> ServeRead:
     return _serve(await call.services.serves.create(call.actor, call.body))
 
 
 @router.get(
-    "/api/v1/serve/{serve}", summary="A serve with its infra config per environment",
-    response=ServeOverview, errors=(404,),
+    "/api/v1/serve/{serve}",
+    summary="A serve with its infra config per environment",
+    response=ServeOverview,
+    errors=(404,),
 )
 async def get_serve(call: Call[NoBody, NoQuery]) -> ServeOverview:
     serve = await call.services.serves.overview(call.actor, call.path["serve"])
@@ -69,15 +81,19 @@ async def get_serve(call: Call[NoBody, NoQuery]) -> ServeOverview:
 
 
 @router.patch(
-    "/api/v1/serve/{serve}", summary="Update a serve's description", body=ServeUpdate,
-    response=ServeRead, errors=(403, 404),
+    "/api/v1/serve/{serve}",
+    summary="Update a serve's description",
+    body=ServeUpdate,
+    response=ServeRead,
+    errors=(403, 404),
 )
 async def update_serve(call: Call[ServeUpdate, NoQuery]) -> ServeRead:
     return _serve(await call.services.serves.update(call.actor, call.path["serve"], call.body))
 
 
 @router.delete(
-    "/api/v1/serve/{serve}", summary="Delete a serve that was never deployed (owners)",
+    "/api/v1/serve/{serve}",
+    summary="Delete a serve that was never deployed (owners)",
     errors=(403, 404, 409),
 )
 async def delete_serve(call: Call[NoBody, NoQuery]) -> None:
@@ -85,8 +101,10 @@ async def delete_serve(call: Call[NoBody, NoQuery]) -> None:
 
 
 @router.get(
-    "/api/v1/serve/{serve}/infra-config/{env}", summary="The serve's infra config in an environment",
-    response=InfraConfigRead, errors=(404,),
+    "/api/v1/serve/{serve}/infra-config/{env}",
+    summary="The serve's infra config in an environment",
+    response=InfraConfigRead,
+    errors=(404,),
 )
 async def get_infra_config(call: Call[NoBody, NoQuery]) -> InfraConfigRead:
     env = call.path["env"]
@@ -94,8 +112,12 @@ async def get_infra_config(call: Call[NoBody, NoQuery]) -> InfraConfigRead:
 
 
 @router.post(
-    "/api/v1/serve/{serve}/infra-config/{env}", summary="Create the serve's infra config",
-    body=InfraConfigCreate, response=InfraConfigRead, status_code=201, errors=(403, 404, 409),
+    "/api/v1/serve/{serve}/infra-config/{env}",
+    summary="Create the serve's infra config",
+    body=InfraConfigCreate,
+    response=InfraConfigRead,
+    status_code=201,
+    errors=(403, 404, 409),
 )
 async def create_infra_config(call: Call[InfraConfigCreate, NoQuery]) -> InfraConfigRead:
     env = call.path["env"]
@@ -106,7 +128,9 @@ async def create_infra_config(call: Call[InfraConfigCreate, NoQuery]) -> InfraCo
 @router.patch(
     "/api/v1/serve/{serve}/infra-config/{env}",
     summary="Merge changes into the infra config (absent or null fields keep their value)",
-    body=InfraConfigPatch, response=InfraConfigRead, errors=(403, 404),
+    body=InfraConfigPatch,
+    response=InfraConfigRead,
+    errors=(403, 404),
 )
 async def update_infra_config(call: Call[InfraConfigPatch, NoQuery]) -> InfraConfigRead:
     env = call.path["env"]

@@ -47,5 +47,7 @@ def page_out(page: Page[Any], model: type[R]) -> PageOut[R]:
     """Render a page of ORM rows with ``model``."""
     return PageOut[model](  # type: ignore[valid-type]
         data=[model.model_validate(item) for item in page.items],
-        page=page.page, limit=page.limit, total=page.total,
+        page=page.page,
+        limit=page.limit,
+        total=page.total,
     )

@@ -11,7 +11,11 @@ from galapagos_model.queries.paging import Page, PageRequest, paginate
 
 
 async def artifacts_of(serve_id: UUID, request: PageRequest) -> Page[Artifact]:
-    query = Artifact.filter(serve_id=serve_id).select_related("created_by").order_by("-created_at")
+    query = (
+        Artifact.filter(serve_id=serve_id)
+        .select_related("created_by")
+        .order_by("-created_at", "-id")
+    )
     return await paginate(query, request)
 
 
@@ -28,9 +32,15 @@ async def create_job(**values: Any) -> ArtifactBuilderJob:
 
 
 async def live_job(serve_id: UUID, version: str) -> ArtifactBuilderJob | None:
-    return await ArtifactBuilderJob.filter(
-        serve_id=serve_id, version=version, status__in=[BuildStatus.PENDING, BuildStatus.RUNNING]
-    ).select_for_update().first()
+    return (
+        await ArtifactBuilderJob.filter(
+            serve_id=serve_id,
+            version=version,
+            status__in=[BuildStatus.PENDING, BuildStatus.RUNNING],
+        )
+        .select_for_update()
+        .first()
+    )
 
 
 async def job_by_id(job_id: UUID) -> ArtifactBuilderJob | None:
@@ -51,4 +61,4 @@ async def jobs_visible_to(
         query = query.filter(serve__name=serve_name)
     if status is not None:
         query = query.filter(status=status)
-    return await paginate(query.select_related("serve").order_by("-created_at"), request)
+    return await paginate(query.select_related("serve").order_by("-created_at", "-id"), request)

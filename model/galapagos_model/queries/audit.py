@@ -28,4 +28,4 @@ async def audit_entries(
         "project": project,
     }
     query = query.filter(**{key: value for key, value in filters.items() if value is not None})
-    return await paginate(query.order_by("-created_at"), request)
+    return await paginate(query.order_by("-created_at", "-id"), request)

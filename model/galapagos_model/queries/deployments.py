@@ -16,5 +16,7 @@ async def deployment_history(
     query = Deployment.filter(serve_id=serve_id)
     if status is not None:
         query = query.filter(status=status)
-    query = query.select_related("artifact", "environment", "created_by").order_by("-created_at")
+    query = query.select_related("artifact", "environment", "created_by").order_by(
+        "-created_at", "-id"
+    )
     return await paginate(query, request)

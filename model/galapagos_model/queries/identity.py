@@ -34,7 +34,7 @@ async def create_token(
 
 
 async def tokens_of(user_id: UUID, request: PageRequest) -> Page[ApiToken]:
-    return await paginate(ApiToken.filter(user_id=user_id).order_by("-created_at"), request)
+    return await paginate(ApiToken.filter(user_id=user_id).order_by("-created_at", "-id"), request)
 
 
 async def token_of_user_for_update(user_id: UUID, token_id: UUID) -> ApiToken | None:

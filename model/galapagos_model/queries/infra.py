@@ -16,14 +16,18 @@ def _model(serve: Serve) -> type[ApiServeInfraConfig] | type[WorkflowServeInfraC
     return ApiServeInfraConfig if serve.type == ServeType.API else WorkflowServeInfraConfig
 
 
-async def config_for(serve: Serve, environment_id: UUID, *, lock: bool = False) -> InfraConfig | None:
+async def config_for(
+    serve: Serve, environment_id: UUID, *, lock: bool = False
+) -> InfraConfig | None:
     query = _model(serve).filter(serve_id=serve.id, environment_id=environment_id)
     if lock:
         query = query.select_for_update()
     return await query.first()
 
 
-async def create_config(serve: Serve, environment: Environment, values: dict[str, Any]) -> InfraConfig:
+async def create_config(
+    serve: Serve, environment: Environment, values: dict[str, Any]
+) -> InfraConfig:
     return await _model(serve).create(serve=serve, environment=environment, **values)
 
 

@@ -34,8 +34,10 @@ async def projects_visible_to(user_id: UUID | None, request: PageRequest) -> Pag
 
 
 async def members_of(project_id: UUID) -> list[ProjectMember]:
-    return await ProjectMember.filter(project_id=project_id).select_related("user").order_by(
-        "created_at"
+    return (
+        await ProjectMember.filter(project_id=project_id)
+        .select_related("user")
+        .order_by("created_at")
     )
 
 

@@ -20,7 +20,7 @@ async def serves_visible_to(
     user_id: UUID | None, request: PageRequest, *, project: str | None = None
 ) -> Page[Serve]:
     """Serves in projects ``user_id`` belongs to (all serves when None), newest first."""
-    query = _visible(user_id).select_related("project", "created_by").order_by("-created_at")
+    query = _visible(user_id).select_related("project", "created_by").order_by("-created_at", "-id")
     if project is not None:
         query = query.filter(project__name=project)
     return await paginate(query, request)

@@ -1,0 +1,161 @@
+"""Test harness: one database (SQLite or MariaDB, per GALAPAGOS_TEST_DB) and one real API server.
+
+The server is uvicorn on a free port inside the test session's event loop, so tests speak
+real HTTP to it while sharing the ORM with factories and assertions. ``asgi_api`` reaches
+the same application in-process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from starlette.types import Receive, Scope, Send
+from tortoise.contrib.test import truncate_all_models
+
+from galapagos_app.main import create_app
+from galapagos_core import database
+from galapagos_core.config import Settings, load_settings
+from galapagos_core.identity import IdentityService
+from tests.factories import Factory
+
+TEST_DB = os.environ.get("GALAPAGOS_TEST_DB", "sqlite")
+MYSQL_URL = os.environ.get(
+    "GALAPAGOS_TEST_MYSQL_URL", "mysql://galapagos:galapagos@127.0.0.1:3399/galapagos_test"
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def _reset_mysql(url: str) -> None:
+    """Drop and recreate the test database so migrations run on an empty schema."""
+    import asyncmy  # type: ignore[import-untyped]
+
+    parsed = httpx.URL(url.replace("mysql://", "http://", 1))
+    conn = await asyncmy.connect(
+        host=parsed.host,
+        port=parsed.port or 3306,
+        user=parsed.username,
+        password=parsed.password,
+        autocommit=True,
+    )
+    name = parsed.path.strip("/")
+    async with conn.cursor() as cursor:
+        await cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
+        await cursor.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
+    conn.close()
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    data_dir = tmp_path_factory.mktemp("data")
+    overrides: dict[str, Any] = {"env": "test", "data_dir": data_dir}
+    if TEST_DB == "mysql":
+        overrides["database"] = {"url": MYSQL_URL, "pool_max": 30}
+    return load_settings(**overrides)
+
+
+class _StatefulApp:
+    """The app with the lifespan state injected, so one lifespan serves both transports."""
+
+    def __init__(self, app: Any, state: dict[str, Any]) -> None:
+        self.app, self.state = app, state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            return
+        scope["state"] = dict(self.state)
+        await self.app(scope, receive, send)
+
+
+@pytest.fixture(scope="session")
+async def server(settings: Settings) -> AsyncIterator[tuple[str, _StatefulApp]]:
+    if TEST_DB == "mysql":
+        await _reset_mysql(MYSQL_URL)
+    await database.migrate(settings)
+    app = create_app(settings)
+    async with app.router.lifespan_context(app) as state:
+        stateful = _StatefulApp(app, dict(state or {}))
+        port = _free_port()
+        config = uvicorn.Config(
+            stateful,
+            host="127.0.0.1",
+            port=port,
+            lifespan="off",
+            log_config=None,
+            access_log=False,
+        )
+        server = uvicorn.Server(config)
+        task = asyncio.create_task(server.serve())
+        while not server.started:  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
+            await asyncio.sleep(0.01)
+        yield f"http://127.0.0.1:{port}", stateful
+        server.should_exit = True
+        await task
+
+
+@pytest.fixture(autouse=True)
+async def _clean_database(server: tuple[str, _StatefulApp]) -> AsyncIterator[None]:
+    yield
+    await truncate_all_models()
+
+
+@pytest.fixture
+async def factory(settings: Settings) -> Factory:
+    return Factory(IdentityService(settings.auth))
+
+
+@pytest.fixture
+async def admin(factory: Factory) -> str:
+    return await factory.token("root", admin=True)
+
+
+@pytest.fixture
+async def api(server: tuple[str, _StatefulApp]) -> AsyncIterator[httpx.AsyncClient]:
+    """A real-HTTP client for the running uvicorn server."""
+    async with httpx.AsyncClient(base_url=server[0], timeout=30) as client:
+        yield client
+
+
+@pytest.fixture
+async def asgi_api(server: tuple[str, _StatefulApp]) -> AsyncIterator[httpx.AsyncClient]:
+    """An in-process client for the same application."""
+    transport = httpx.ASGITransport(app=server[1])
+    async with httpx.AsyncClient(transport=transport, base_url="http://galapagos") as client:
+        yield client
+
+
+class QueryCounter(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.queries: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if not message.startswith(("Created connection", "Closed connection")):
+            self.queries.append(message)
+
+
+@pytest.fixture
+def count_queries() -> Iterator[QueryCounter]:
+    """Counts every SQL statement the ORM sends while the test runs."""
+    logger = logging.getLogger("tortoise.db_client")
+    counter, level = QueryCounter(), logger.level
+    logger.addHandler(counter)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield counter
+    finally:
+        logger.removeHandler(counter)
+        logger.setLevel(level)
