@@ -18,7 +18,8 @@ import httpx
 import pytest
 import uvicorn
 from starlette.types import Receive, Scope, Send
-from tortoise.contrib.test import truncate_all_models
+from tortoise import Tortoise
+from tortoise.exceptions import IntegrityError
 
 from galapagos_app.main import create_app
 from galapagos_core import database
@@ -105,10 +106,26 @@ async def server(settings: Settings) -> AsyncIterator[tuple[str, _StatefulApp]]:
         await task
 
 
+async def _delete_all_rows() -> None:
+    """Empty every table with foreign keys enforced, children first (found by retrying)."""
+    assert Tortoise.apps is not None
+    remaining = list(Tortoise.apps.get_models_iterable())
+    while remaining:
+        blocked = []
+        for model in remaining:
+            try:
+                await model.all().delete()
+            except IntegrityError:
+                blocked.append(model)
+        if len(blocked) == len(remaining):
+            raise RuntimeError(f"cannot empty tables: {[m.__name__ for m in blocked]}")
+        remaining = blocked
+
+
 @pytest.fixture(autouse=True)
 async def _clean_database(server: tuple[str, _StatefulApp]) -> AsyncIterator[None]:
     yield
-    await truncate_all_models()
+    await _delete_all_rows()
 
 
 @pytest.fixture

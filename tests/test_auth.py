@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import httpx
 
 from galapagos_model.enums import ProjectRole
@@ -43,7 +45,7 @@ async def test_revoked_and_expired_tokens_are_refused(
     assert (await api.get("/api/v1/users/me", headers=bearer(token))).status_code == 401
 
     other = await factory.token("bob")
-    await ApiToken.filter(user__username="bob").update(expires_at="2001-01-01T00:00:00+00:00")
+    await ApiToken.filter(user__username="bob").update(expires_at=datetime(2001, 1, 1, tzinfo=UTC))
     assert (await api.get("/api/v1/users/me", headers=bearer(other))).status_code == 401
 
 

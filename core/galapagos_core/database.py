@@ -5,18 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 from tortoise import Tortoise
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.migrations.api import migrate as tortoise_migrate
 
 from galapagos_core.config import Settings
 from galapagos_model import APPS
 
 
+_READ_COMMITTED = "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED"
+
+
 def tortoise_config(settings: Settings) -> dict[str, Any]:
     """The Tortoise configuration for ``settings``: MySQL when configured, else embedded SQLite."""
     db = settings.database
-    connection: str | dict[str, Any]
+    connection: dict[str, Any]
     if db.url:
-        connection = db.url
+        connection = expand_db_url(db.url)
     elif db.host:
         connection = {
             "engine": "tortoise.backends.mysql",
@@ -40,6 +44,11 @@ def tortoise_config(settings: Settings) -> dict[str, Any]:
                 "busy_timeout": 10000,
             },
         }
+    if connection["engine"] == "tortoise.backends.mysql":
+        # Every statement sees the latest committed rows. Invariants rest on unique keys and
+        # row locks; REPEATABLE READ snapshots would hide rows another request just
+        # committed (a race-lost insert followed by a read of the winner's row).
+        connection["credentials"]["init_command"] = _READ_COMMITTED
     return {
         "connections": {"default": connection},
         "apps": APPS,

@@ -44,7 +44,7 @@ class Deployment(Entity):
 
     class Meta:
         table = "deployments"
-        indexes = (("serve", "created_at"), ("serve", "status"))
+        indexes = (("serve_id", "created_at"), ("serve_id", "status"))
 
 
 class ActiveDeployment(Entity):
