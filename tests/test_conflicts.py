@@ -46,7 +46,7 @@ async def test_twenty_environment_creates_race_to_one(api: httpx.AsyncClient, ad
             for _ in range(20)
         )
     )
-    assert sorted(r.status_code for r in responses) == [201] + [409] * 19
+    assert sorted(r.status_code for r in responses) == [200] + [409] * 19
     assert await Environment.all().count() == 1
 
 

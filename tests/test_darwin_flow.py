@@ -35,7 +35,7 @@ async def test_darwin_client_flow(client: httpx.AsyncClient, admin: str, factory
         },
         headers=h,
     )
-    assert env.status_code == 201
+    assert env.status_code == 200  # as Darwin answers
     assert set(env.json()["data"]) == {"id", "name"}
     assert env.json()["status"] == "SUCCESS"
 
@@ -62,8 +62,10 @@ async def test_darwin_client_flow(client: httpx.AsyncClient, admin: str, factory
     }
     created = await client.post("/api/v1/serve/iris/infra-config/prod", json=config, headers=h)
     assert created.status_code == 201
-    fast = created.json()["data"]["api_serve_config"]["fast_api_config"]
-    assert fast["node_capacity_type"] == "on-demand"  # Darwin's alias, honoured
+    row = created.json()["data"]
+    assert row["env"] == "prod"
+    assert row["backend_type"] == "fastapi"
+    assert row["fast_api_config"]["node_capacity_type"] == "on-demand"  # Darwin's alias, honoured
 
     patched = await client.patch(
         "/api/v1/serve/iris/infra-config/prod",
@@ -71,14 +73,27 @@ async def test_darwin_client_flow(client: httpx.AsyncClient, admin: str, factory
         headers=h,
     )
     assert patched.status_code == 200
-    fast = patched.json()["data"]["api_serve_config"]["fast_api_config"]
+    fast = patched.json()["data"]["fast_api_config"]
     assert fast["max_replicas"] == 5
     assert float(fast["cores"]) == 2  # null keeps the stored value
     fetched = await client.get("/api/v1/serve/iris/infra-config/prod", headers=h)
     assert fetched.json()["data"] == patched.json()["data"]
 
-    overview = await client.get("/api/v1/serve/iris", headers=h)
-    assert overview.json()["data"]["infra_configs"][0]["env"] == "prod"
+    overview = (await client.get("/api/v1/serve/iris", headers=h)).json()["data"]
+    assert overview["serve"]["name"] == "iris"
+    assert overview["serve"]["space"] == "ml"
+    [summary] = overview["infra_configs"]
+    assert summary["env"] == "prod"
+    assert summary["type"] == "API"
+    assert summary["fast_api_config"]["max_replicas"] == 5
+
+    environment = (await client.get("/api/v1/environment/prod", headers=h)).json()["data"]
+    assert environment["env_configs"]["namespace"] == "serving"
+    flat_patch = await client.patch(
+        "/api/v1/environment/prod", json={"namespace": "serving-2"}, headers=h
+    )
+    assert flat_patch.json()["data"]["env_configs"]["namespace"] == "serving-2"
+    assert flat_patch.json()["data"]["env_configs"]["cluster_name"] == "k8s-prod"
 
     registered = await client.post(
         "/api/v1/artifact",
@@ -107,6 +122,8 @@ async def test_darwin_client_flow(client: httpx.AsyncClient, admin: str, factory
     history = await client.get("/api/v1/serve/iris/deployments?page=1&limit=10", headers=h)
     assert history.status_code == 200
     assert history.json()["data"] == {"data": [], "page": 1, "limit": 10, "total": 0}
+    active = await client.get("/api/v1/serve/iris/deployments?status=active", headers=h)
+    assert active.json()["data"]["limit"] == 50  # Darwin's default page size
 
 
 async def test_workflow_artifact_is_created_directly(api: httpx.AsyncClient, admin: str) -> None:
@@ -121,6 +138,7 @@ async def test_workflow_artifact_is_created_directly(api: httpx.AsyncClient, adm
             "version": "1.0.0",
             "github_repo_url": "https://g/x.git",
             "branch": "main",
+            "file_path": "jobs/etl.py",
         },
         headers=h,
     )
@@ -128,6 +146,14 @@ async def test_workflow_artifact_is_created_directly(api: httpx.AsyncClient, adm
     assert response.json()["data"]["version"] == "1.0.0"
     listing = await api.get("/api/v1/artifact/etl", headers=h)
     assert [a["version"] for a in listing.json()["data"]["data"]] == ["1.0.0"]
+    missing = await api.post(
+        "/api/v1/artifact",
+        json={"serve_name": "etl", "version": "1.0.1"},
+        headers=h,
+    )
+    assert missing.status_code == 422
+    locs = {e["loc"][-1] for e in missing.json()["error"]["params"]["errors"]}
+    assert locs == {"branch", "file_path"}  # the git URL comes from the previous artifact
     again = await api.post(
         "/api/v1/artifact",
         json={"serve_name": "etl", "version": "1.0.0", "github_repo_url": "https://g/y.git"},

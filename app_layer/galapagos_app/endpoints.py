@@ -82,6 +82,7 @@ class Router:
         response: Any = None,
         status_code: int = 200,
         errors: tuple[int, ...] = (),
+        message: str | None = None,
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             self.endpoints.append(
@@ -96,6 +97,7 @@ class Router:
                     response=response,
                     status_code=status_code,
                     errors=errors,
+                    message=message,
                 )
             )
             return handler
@@ -178,7 +180,7 @@ def _starlette_route(endpoint: Endpoint) -> Route:
         result = await endpoint.handler(call)
         if isinstance(result, Response):
             return result
-        return success(result, status_code=endpoint.status_code)
+        return success(result, status_code=endpoint.status_code, message=endpoint.message)
 
     run.__name__ = endpoint.handler.__name__
     return Route(endpoint.path, run, methods=[endpoint.method], name=endpoint.handler.__name__)

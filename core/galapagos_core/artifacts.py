@@ -11,7 +11,7 @@ from tortoise.exceptions import IntegrityError
 from galapagos_core import audit
 from galapagos_core.access import require_role
 from galapagos_core.actor import Actor
-from galapagos_core.errors import Conflict, NotFound
+from galapagos_core.errors import Conflict, InvalidInput, NotFound
 from galapagos_core.names import ResourceName, Version
 from galapagos_core.serves import visible_serve
 from galapagos_core.transactions import transactional
@@ -27,7 +27,12 @@ class ArtifactRegister(BaseModel):
 
     serve_name: ResourceName
     version: Version
-    github_repo_url: str = Field(min_length=1, max_length=1024)
+    github_repo_url: str | None = Field(
+        None,
+        min_length=1,
+        max_length=1024,
+        description="git URL; defaults to the source of the serve's latest artifact or build",
+    )
     branch: str | None = Field(None, max_length=255)
     file_path: str | None = Field(None, max_length=1024)
 
@@ -52,6 +57,7 @@ class ArtifactService:
         """Workflow serves get the artifact at once; api serves get a PENDING build job."""
         serve = await visible_serve(actor, spec.serve_name, ProjectRole.EDITOR)
         await self._version_free(serve, spec.version)
+        spec = await self._complete(serve, spec)
         if serve.type == ServeType.WORKFLOW:
             registration = Registration(
                 artifact=await self._create_source_artifact(actor, serve, spec)
@@ -93,6 +99,25 @@ class ArtifactService:
         return await artifact_queries.jobs_visible_to(
             actor.visibility, page, serve_name=serve_name, status=status
         )
+
+    async def _complete(self, serve: Serve, spec: ArtifactRegister) -> ArtifactRegister:
+        """Fill the source from the serve's history (as Darwin does) and check what is required."""
+        missing = []
+        source = spec.github_repo_url or await artifact_queries.latest_source(serve.id)
+        if source is None:
+            missing.append(("github_repo_url", "required for the serve's first artifact"))
+        if serve.type == ServeType.WORKFLOW:
+            missing += [
+                (name, "required for workflow serves")
+                for name in ("branch", "file_path")
+                if getattr(spec, name) is None
+            ]
+        if missing:
+            raise InvalidInput(
+                f"missing {', '.join(name for name, _ in missing)}",
+                errors=[{"loc": ["body", n], "msg": m, "type": "missing"} for n, m in missing],
+            )
+        return spec.model_copy(update={"github_repo_url": source})
 
     async def _version_free(self, serve: Serve, version: str) -> None:
         if await artifact_queries.artifact_exists(serve.id, version):

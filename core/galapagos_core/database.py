@@ -11,7 +11,6 @@ from tortoise.migrations.api import migrate as tortoise_migrate
 from galapagos_core.config import Settings
 from galapagos_model import APPS
 
-
 _READ_COMMITTED = "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED"
 
 

@@ -52,9 +52,27 @@ class EnvironmentCreate(BaseModel):
 
 
 class EnvironmentUpdate(BaseModel):
+    """Changes to merge. Darwin's clients send the config keys at the top level; both work."""
+
+    model_config = ConfigDict(extra="forbid")
+
     environment_configs: EnvironmentConfigs | None = None
     ray_address: str | None = Field(None, max_length=255)
     is_protected: bool | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _accept_flat_config_keys(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        flat = {k: data[k] for k in EnvironmentConfigs.model_fields if k in data}
+        if not flat:
+            return data
+        rest = {k: v for k, v in data.items() if k not in flat}
+        nested = rest.get("environment_configs") or {}
+        if not isinstance(nested, dict):
+            return data
+        return {**rest, "environment_configs": {**flat, **nested}}
 
 
 def _snapshot(environment: Environment) -> dict[str, Any]:

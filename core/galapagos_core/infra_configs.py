@@ -100,25 +100,25 @@ def infra_config_not_found(serve: str, env: str) -> NotFound:
 
 
 class InfraConfigService:
-    async def get(self, actor: Actor, serve_name: str, env_name: str) -> ServeConfig:
+    async def get(self, actor: Actor, serve_name: str, env_name: str) -> InfraConfig:
         serve = await visible_serve(actor, serve_name, ProjectRole.VIEWER)
         environment = await _environment(env_name)
         config = await infra_queries.config_for(serve, environment.id)
         if config is None:
             raise infra_config_not_found(serve_name, env_name)
-        return spec_of(config)
+        return config
 
     @transactional
     async def create(
         self, actor: Actor, serve_name: str, env_name: str, body: InfraConfigCreate
-    ) -> ServeConfig:
+    ) -> InfraConfig:
         serve = await visible_serve(actor, serve_name, ProjectRole.EDITOR)
         environment = await _environment(env_name)
         spec = body.api_serve_config if serve.type == ServeType.API else body.workflow_serve_config
         if spec is None:
             raise _wrong_shape(serve)
         try:
-            await infra_queries.create_config(serve, environment, _columns(spec))
+            config = await infra_queries.create_config(serve, environment, _columns(spec))
         except IntegrityError:
             raise Conflict(
                 f"serve '{serve_name}' already has an infra config for '{env_name}': use PATCH",
@@ -135,12 +135,12 @@ class InfraConfigService:
             project=serve.project.name,
             after={"env": env_name, **spec.model_dump(mode="json")},
         )
-        return spec
+        return config
 
     @transactional
     async def update(
         self, actor: Actor, serve_name: str, env_name: str, body: InfraConfigPatch
-    ) -> ServeConfig:
+    ) -> InfraConfig:
         """Merge ``body`` into the stored config under a row lock and validate the result."""
         serve = await visible_serve(actor, serve_name, ProjectRole.EDITOR)
         environment = await _environment(env_name)
@@ -171,7 +171,7 @@ class InfraConfigService:
             before={"env": env_name, **before},
             after={"env": env_name, **spec.model_dump(mode="json")},
         )
-        return spec
+        return config
 
 
 async def _environment(name: str) -> Environment:

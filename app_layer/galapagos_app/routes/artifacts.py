@@ -44,6 +44,7 @@ def _job(job: ArtifactBuilderJob) -> JobRead:
         branch=job.branch,
         file_path=job.file_path,
         builder=job.builder,
+        task_id=job.task_id,
         status=job.status,
         error=job.error,
         attempts=job.attempts,

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from pydantic import BeforeValidator, Field
+
 from galapagos_app.endpoints import Call, NoBody, Router
 from galapagos_app.schemas.artifacts import DeploymentRow
 from galapagos_app.schemas.common import PageOut, PageQuery
@@ -9,6 +13,10 @@ from galapagos_model.deployments import Deployment
 from galapagos_model.enums import DeploymentStatus
 
 router = Router(tag="deployments")
+
+
+def _upper(value: object) -> object:
+    return value.upper() if isinstance(value, str) else value
 
 
 def _row(deployment: Deployment) -> DeploymentRow:
@@ -24,7 +32,9 @@ def _row(deployment: Deployment) -> DeploymentRow:
 
 
 class HistoryQuery(PageQuery):
-    status: DeploymentStatus | None = None
+    # Darwin's defaults for this listing: 50 rows a page, at most 200.
+    limit: int = Field(50, ge=1, le=200)
+    status: Annotated[DeploymentStatus | None, BeforeValidator(_upper)] = None
 
 
 @router.get(

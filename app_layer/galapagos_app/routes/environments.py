@@ -26,8 +26,9 @@ async def list_environments(call: Call[NoBody, PageQuery]) -> PageOut[Environmen
     summary="Create an environment",
     body=EnvironmentCreate,
     response=EnvironmentCreated,
-    status_code=201,
+    status_code=200,  # Darwin answers 200 here, and its clients expect it
     errors=(403, 409),
+    message="Environment created successfully",
 )
 async def create_environment(call: Call[EnvironmentCreate, NoQuery]) -> EnvironmentCreated:
     environment = await call.services.environments.create(call.actor, call.body)

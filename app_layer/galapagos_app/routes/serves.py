@@ -5,17 +5,21 @@ from __future__ import annotations
 from pydantic import Field
 
 from galapagos_app.endpoints import Call, NoBody, NoQuery, Router
-from galapagos_app.schemas.catalog import InfraConfigRead, ServeOverview, ServeRead
+from galapagos_app.schemas.catalog import (
+    InfraConfigRead,
+    ServeOverview,
+    ServeRead,
+    infra_config_read,
+)
 from galapagos_app.schemas.common import PageOut, PageQuery
-from galapagos_core.infra_configs import ServeConfig, spec_of
-from galapagos_core.infra_specs import ApiServeConfig, InfraConfigCreate, InfraConfigPatch
+from galapagos_core.infra_specs import InfraConfigCreate, InfraConfigPatch
 from galapagos_core.serves import ServeCreate, ServeUpdate
 from galapagos_model.catalog import Serve
 
 router = Router(tag="serves")
 
 
-def _serve(serve: Serve) -> ServeRead:
+def serve_read(serve: Serve) -> ServeRead:
     return ServeRead(
         id=serve.id,
         name=serve.name,
@@ -28,12 +32,6 @@ def _serve(serve: Serve) -> ServeRead:
     )
 
 
-def _config(env: str, spec: ServeConfig) -> InfraConfigRead:
-    if isinstance(spec, ApiServeConfig):
-        return InfraConfigRead(env=env, api_serve_config=spec)
-    return InfraConfigRead(env=env, workflow_serve_config=spec)
-
-
 class ServeListQuery(PageQuery):
     space: str | None = Field(None, max_length=50, description="only serves of this project")
 
@@ -43,13 +41,17 @@ class ServeListQuery(PageQuery):
     summary="Serves visible to the caller, newest first",
     query=ServeListQuery,
     response=PageOut[ServeRead],
+    message="Serves retrieved successfully",
 )
 async def list_serves(call: Call[NoBody, ServeListQuery]) -> PageOut[ServeRead]:
     page = await call.services.serves.list(
         call.actor, call.query.request(), project=call.query.space
     )
     return PageOut[ServeRead](
-        data=[_serve(s) for s in page.items], page=page.page, limit=page.limit, total=page.total
+        data=[serve_read(s) for s in page.items],
+        page=page.page,
+        limit=page.limit,
+        total=page.total,
     )
 
 
@@ -60,9 +62,10 @@ async def list_serves(call: Call[NoBody, ServeListQuery]) -> PageOut[ServeRead]:
     response=ServeRead,
     status_code=201,
     errors=(403, 404, 409),
+    message="Serve created successfully",
 )
 async def create_serve(call: Call[ServeCreate, NoQuery]) -> ServeRead:
-    return _serve(await call.services.serves.create(call.actor, call.body))
+    return serve_read(await call.services.serves.create(call.actor, call.body))
 
 
 @router.get(
@@ -70,13 +73,14 @@ async def create_serve(call: Call[ServeCreate, NoQuery]) -> ServeRead:
     summary="A serve with its infra config per environment",
     response=ServeOverview,
     errors=(404,),
+    message="Serve overview retrieved successfully",
 )
 async def get_serve(call: Call[NoBody, NoQuery]) -> ServeOverview:
     serve = await call.services.serves.overview(call.actor, call.path["serve"])
     configs = [*serve.api_configs, *serve.workflow_configs]
     return ServeOverview(
-        **_serve(serve).model_dump(),
-        infra_configs=[_config(c.environment.name, spec_of(c)) for c in configs],
+        serve=serve_read(serve),
+        infra_configs=[infra_config_read(c.environment.name, c) for c in configs],
     )
 
 
@@ -88,7 +92,7 @@ async def get_serve(call: Call[NoBody, NoQuery]) -> ServeOverview:
     errors=(403, 404),
 )
 async def update_serve(call: Call[ServeUpdate, NoQuery]) -> ServeRead:
-    return _serve(await call.services.serves.update(call.actor, call.path["serve"], call.body))
+    return serve_read(await call.services.serves.update(call.actor, call.path["serve"], call.body))
 
 
 @router.delete(
@@ -105,10 +109,12 @@ async def delete_serve(call: Call[NoBody, NoQuery]) -> None:
     summary="The serve's infra config in an environment",
     response=InfraConfigRead,
     errors=(404,),
+    message="Serve configuration retrieved successfully",
 )
 async def get_infra_config(call: Call[NoBody, NoQuery]) -> InfraConfigRead:
     env = call.path["env"]
-    return _config(env, await call.services.infra_configs.get(call.actor, call.path["serve"], env))
+    config = await call.services.infra_configs.get(call.actor, call.path["serve"], env)
+    return infra_config_read(env, config)
 
 
 @router.post(
@@ -118,11 +124,14 @@ async def get_infra_config(call: Call[NoBody, NoQuery]) -> InfraConfigRead:
     response=InfraConfigRead,
     status_code=201,
     errors=(403, 404, 409),
+    message="Serve configuration created successfully",
 )
 async def create_infra_config(call: Call[InfraConfigCreate, NoQuery]) -> InfraConfigRead:
     env = call.path["env"]
-    spec = await call.services.infra_configs.create(call.actor, call.path["serve"], env, call.body)
-    return _config(env, spec)
+    config = await call.services.infra_configs.create(
+        call.actor, call.path["serve"], env, call.body
+    )
+    return infra_config_read(env, config)
 
 
 @router.patch(
@@ -131,8 +140,11 @@ async def create_infra_config(call: Call[InfraConfigCreate, NoQuery]) -> InfraCo
     body=InfraConfigPatch,
     response=InfraConfigRead,
     errors=(403, 404),
+    message="Serve configuration updated successfully",
 )
 async def update_infra_config(call: Call[InfraConfigPatch, NoQuery]) -> InfraConfigRead:
     env = call.path["env"]
-    spec = await call.services.infra_configs.update(call.actor, call.path["serve"], env, call.body)
-    return _config(env, spec)
+    config = await call.services.infra_configs.update(
+        call.actor, call.path["serve"], env, call.body
+    )
+    return infra_config_read(env, config)

@@ -53,6 +53,7 @@ class JobRead(ReadModel):
     branch: str | None
     file_path: str | None
     builder: BuilderKind
+    task_id: str | None
     status: BuildStatus
     error: str | None
     attempts: int

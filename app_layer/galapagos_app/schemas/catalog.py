@@ -1,15 +1,27 @@
-"""Serves, environments and infra configs as rendered."""
+"""Serves, environments and infra configs as rendered (Darwin's field names)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from galapagos_app.schemas.common import ReadModel, Timestamp
-from galapagos_core.infra_specs import ApiServeConfig, WorkflowServeConfig
-from galapagos_model.enums import EnvironmentBackend, ServeType
+from galapagos_core.infra_configs import spec_of
+from galapagos_core.infra_specs import (
+    ApiServeConfig,
+    FastApiConfig,
+    HeadNodeConfig,
+    WorkerNodeConfig,
+)
+from galapagos_model.enums import (
+    ConcurrencyPolicy,
+    EnvironmentBackend,
+    ServeType,
+    ServingFramework,
+)
+from galapagos_model.queries.infra import InfraConfig
 
 
 class ServeRead(ReadModel):
@@ -23,16 +35,57 @@ class ServeRead(ReadModel):
     updated_at: Timestamp
 
 
-class InfraConfigRead(ReadModel):
-    """A config in Darwin's shape: one of the two keys is set, per the serve's type."""
-
+class _InfraConfigRead(BaseModel):
+    id: UUID
     env: str
-    api_serve_config: ApiServeConfig | None = None
-    workflow_serve_config: WorkflowServeConfig | None = None
+    created_at: Timestamp
+    updated_at: Timestamp
 
 
-class ServeOverview(ServeRead):
-    infra_configs: list[InfraConfigRead] = Field(default_factory=list)
+class ApiInfraConfigRead(_InfraConfigRead):
+    type: Literal["API"] = "API"
+    backend_type: ServingFramework
+    additional_hosts: list[str]
+    fast_api_config: FastApiConfig
+
+
+class WorkflowInfraConfigRead(_InfraConfigRead):
+    type: Literal["WORKFLOW"] = "WORKFLOW"
+    schedule: str | None
+    timezone: str
+    head_node_config: HeadNodeConfig
+    worker_node_config: list[WorkerNodeConfig]
+    concurrency_policy: ConcurrencyPolicy
+    retries: int
+
+
+InfraConfigRead = Annotated[
+    ApiInfraConfigRead | WorkflowInfraConfigRead, Field(discriminator="type")
+]
+
+
+def infra_config_read(
+    env: str, config: InfraConfig
+) -> ApiInfraConfigRead | WorkflowInfraConfigRead:
+    """Darwin's flat config row: the spec's fields beside id, env, type and timestamps."""
+    spec = spec_of(config)
+    values: dict[str, Any] = {
+        **dict(spec),
+        "id": config.id,
+        "env": env,
+        "created_at": config.created_at,
+        "updated_at": config.updated_at,
+    }
+    if isinstance(spec, ApiServeConfig):
+        return ApiInfraConfigRead(**values)
+    return WorkflowInfraConfigRead(**values)
+
+
+class ServeOverview(BaseModel):
+    """Darwin's overview: the serve, then its infra configs (api first, then workflow)."""
+
+    serve: ServeRead
+    infra_configs: list[InfraConfigRead]
 
 
 class EnvironmentCreated(ReadModel):
@@ -43,7 +96,7 @@ class EnvironmentCreated(ReadModel):
 class EnvironmentRead(ReadModel):
     id: UUID
     name: str
-    environment_configs: dict[str, Any] = Field(validation_alias="env_configs")
+    env_configs: dict[str, Any]
     backend: EnvironmentBackend
     ray_address: str | None
     is_protected: bool

@@ -23,6 +23,19 @@ async def artifact_exists(serve_id: UUID, version: str) -> bool:
     return await Artifact.filter(serve_id=serve_id, version=version).exists()
 
 
+async def latest_source(serve_id: UUID) -> str | None:
+    """The git source of the serve's newest artifact, else of its newest build."""
+    artifact = (
+        await Artifact.filter(serve_id=serve_id, source__isnull=False)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if artifact is not None:
+        return artifact.source
+    job = await ArtifactBuilderJob.filter(serve_id=serve_id).order_by("-created_at", "-id").first()
+    return job.source if job else None
+
+
 async def create_artifact(**values: Any) -> Artifact:
     return await Artifact.create(**values)
 
