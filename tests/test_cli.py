@@ -25,7 +25,10 @@ def _env(data_dir: Path) -> dict[str, str]:
 def _start_up(data_dir: Path) -> tuple[subprocess.Popen[str], str, str | None]:
     process = subprocess.Popen(
         [*GALAPAGOS, "up", "--port", "0", "--data-dir", str(data_dir)],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=_env(data_dir),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=_env(data_dir),
     )
     assert process.stdout is not None
     url = token = None
@@ -86,7 +89,10 @@ def test_token_create_and_migrate(data_dir: Path) -> None:
     subprocess.run([*GALAPAGOS, "migrate"], check=True, env=env, capture_output=True)
     created = subprocess.run(
         [*GALAPAGOS, "token", "create", "--user", "bob", "--admin"],
-        check=True, env=env, capture_output=True, text=True,
+        check=True,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     assert re.fullmatch(r"glp_\S+\n", created.stdout)
 

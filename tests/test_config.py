@@ -13,8 +13,16 @@ from galapagos_core.errors import ConfigError
 
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("ENV", "GALAPAGOS_ENV", "MYSQL_HOST", "MYSQL_PORT", "MYSQL_DATABASE",
-                 "MYSQL_USERNAME", "MYSQL_PASSWORD", "GALAPAGOS_DATABASE__URL"):
+    for name in (
+        "ENV",
+        "GALAPAGOS_ENV",
+        "MYSQL_HOST",
+        "MYSQL_PORT",
+        "MYSQL_DATABASE",
+        "MYSQL_USERNAME",
+        "MYSQL_PASSWORD",
+        "GALAPAGOS_DATABASE__URL",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -35,7 +43,9 @@ def test_darwin_mysql_variables_are_honoured(monkeypatch: pytest.MonkeyPatch) ->
     settings = load_settings()
     credentials = tortoise_config(settings)["connections"]["default"]["credentials"]
     assert (credentials["host"], credentials["database"], credentials["user"]) == (
-        "db.internal", "darwin", "serve",
+        "db.internal",
+        "darwin",
+        "serve",
     )
     assert credentials["password"] == "s3cret"
     assert "s3cret" not in repr(settings)

@@ -8,8 +8,7 @@ from pydantic import BeforeValidator, Field
 
 from galapagos_app.endpoints import Call, NoBody, Router
 from galapagos_app.schemas.artifacts import DeploymentRow
-from galapagos_app.schemas.common import PageOut, PageQuery
-from galapagos_model.deployments import Deployment
+from galapagos_app.schemas.common import PageOut, PageQuery, page_out
 from galapagos_model.enums import DeploymentStatus
 
 router = Router(tag="deployments")
@@ -17,18 +16,6 @@ router = Router(tag="deployments")
 
 def _upper(value: object) -> object:
     return value.upper() if isinstance(value, str) else value
-
-
-def _row(deployment: Deployment) -> DeploymentRow:
-    return DeploymentRow(
-        id=deployment.id,
-        artifact_version=deployment.artifact.version,
-        env=deployment.environment.name,
-        status=deployment.status,
-        created_at=deployment.created_at,
-        created_by=deployment.created_by.username if deployment.created_by else None,
-        ended_at=deployment.ended_at,
-    )
 
 
 class HistoryQuery(PageQuery):
@@ -48,6 +35,4 @@ async def deployment_history(call: Call[NoBody, HistoryQuery]) -> PageOut[Deploy
     page = await call.services.deployments.history(
         call.actor, call.path["serve"], call.query.request(), status=call.query.status
     )
-    return PageOut[DeploymentRow](
-        data=[_row(d) for d in page.items], page=page.page, limit=page.limit, total=page.total
-    )
+    return page_out(page, DeploymentRow)
