@@ -1,0 +1,44 @@
+"""The README's walkthrough runs as written against `galapagos up`."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.test_cli import _start_up, _stop
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def _walkthrough() -> str:
+    text = README.read_text()
+    block = re.search(
+        r"<!-- walkthrough:start -->\n```bash\n(.*?)```\n<!-- walkthrough:end -->", text, re.S
+    )
+    assert block, "README lost its walkthrough block"
+    return block.group(1)
+
+
+@pytest.mark.skipif(not (shutil.which("curl") and shutil.which("jq")), reason="needs curl and jq")
+def test_readme_walkthrough(tmp_path: Path) -> None:
+    process, url, token = _start_up(tmp_path / "data")
+    try:
+        assert token is not None
+        script = _walkthrough().replace("http://127.0.0.1:8000", url)
+        result = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", script],
+            env={"PATH": "/usr/bin:/bin:/usr/local/bin", "GALAPAGOS_TOKEN": token},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert '"iris"' in result.stdout
+        assert '"PENDING"' in result.stdout
+    finally:
+        _stop(process)
