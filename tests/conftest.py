@@ -23,6 +23,9 @@ from tortoise.exceptions import IntegrityError
 
 from galapagos_app.main import create_app
 from galapagos_core import database
+from galapagos_core.builds.builders import configured_builders
+from galapagos_core.builds.worker import BuildWorker
+from galapagos_core.http import HttpClient
 from galapagos_core.config import Settings, load_settings
 from galapagos_core.identity import IdentityService
 from tests.factories import Factory
@@ -61,7 +64,11 @@ async def _reset_mysql(url: str) -> None:
 @pytest.fixture(scope="session")
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     data_dir = tmp_path_factory.mktemp("data")
-    overrides: dict[str, Any] = {"env": "test", "data_dir": data_dir}
+    overrides: dict[str, Any] = {
+        "env": "test",
+        "data_dir": data_dir,
+        "builds": {"allow_local_sources": True, "max_source_mb": 1, "poll_interval_seconds": 0.05},
+    }
     if TEST_DB == "mysql":
         overrides["database"] = {"url": MYSQL_URL, "pool_max": 30}
     return load_settings(**overrides)
@@ -176,3 +183,11 @@ def count_queries() -> Iterator[QueryCounter]:
     finally:
         logger.removeHandler(counter)
         logger.setLevel(level)
+
+
+@pytest.fixture
+async def build_worker(settings: Settings) -> AsyncIterator[BuildWorker]:
+    """A build worker on the test database, advanced explicitly with ``run_once``."""
+    http = HttpClient(timeout=5)
+    yield BuildWorker(configured_builders(settings, http), settings.builds)
+    await http.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
 import socket
 import sys
 from pathlib import Path
@@ -16,6 +17,7 @@ from galapagos_core.config import Settings, load_settings
 from galapagos_core.errors import ConfigError
 from galapagos_core.identity import IdentityService
 from galapagos_core.log import configure_logging
+from galapagos_core.worker import running_worker
 
 
 def _say(line: str = "") -> None:
@@ -66,7 +68,8 @@ def cmd_up(args: argparse.Namespace) -> int:
         _say(f"  galapagos token create --user admin --admin   (data dir {settings.data_dir})")
     from galapagos_app.main import create_app
 
-    uvicorn.run(create_app(settings), host=host, port=port, log_config=None, lifespan="on")
+    app = create_app(settings, with_worker=True)
+    uvicorn.run(app, host=host, port=port, log_config=None, lifespan="on")
     return 0
 
 
@@ -84,6 +87,27 @@ def cmd_api(args: argparse.Namespace) -> int:
         lifespan="on",
         proxy_headers=True,
     )
+    return 0
+
+
+async def _work(settings: Settings) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await database.connect(settings)
+    try:
+        async with running_worker(settings):
+            await stop.wait()
+    finally:
+        await database.close()
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    """The background loops (builds); run as many as you like against one database."""
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    asyncio.run(_work(settings))
     return 0
 
 
@@ -127,6 +151,9 @@ def build_parser() -> argparse.ArgumentParser:
     api.add_argument("--port", type=int, default=None)
     api.add_argument("--workers", type=int, default=1)
     api.set_defaults(run=cmd_api)
+
+    worker = commands.add_parser("worker", help="run the build worker (several may run)")
+    worker.set_defaults(run=cmd_worker)
 
     migrate = commands.add_parser("migrate", help="apply database migrations")
     migrate.set_defaults(run=cmd_migrate)

@@ -23,9 +23,11 @@ from galapagos_app.errors import EXCEPTION_HANDLERS
 from galapagos_app.openapi import docs, openapi_document, openapi_endpoint
 from galapagos_app.request_context import RequestContextMiddleware
 from galapagos_app.routes import ROUTERS
+from galapagos_app.routes.artifacts import public_package
 from galapagos_core import database
 from galapagos_core.config import Settings
 from galapagos_core.services import Services
+from galapagos_core.worker import running_worker
 
 
 async def healthcheck(request: Request) -> Response:
@@ -37,14 +39,18 @@ async def healthcheck(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
-def create_app(settings: Settings) -> Starlette:
+def create_app(settings: Settings, *, with_worker: bool = False) -> Starlette:
+    """The API; ``with_worker`` also runs the worker loops in this process (``galapagos up``)."""
     services = Services.build(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         await database.connect(settings)
         try:
-            yield {"services": services}
+            async with contextlib.AsyncExitStack() as stack:
+                if with_worker:
+                    await stack.enter_async_context(running_worker(settings))
+                yield {"services": services}
         finally:
             await database.close()
 
@@ -54,6 +60,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/openapi.json", openapi_endpoint(document), methods=["GET"]),
         Route("/docs", docs, methods=["GET"]),
         Mount("/docs/static", app=StaticFiles(directory=str(swagger_ui_path)), name="docs-static"),
+        Route("/packages/{sha256}.zip", public_package, methods=["GET"], name="package"),
         *routes(ROUTERS),
     ]
     middleware = [

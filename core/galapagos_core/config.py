@@ -21,6 +21,7 @@ from pydantic_settings import (
 )
 
 from galapagos_core.errors import ConfigError
+from galapagos_model.enums import BuilderKind
 
 EnvName = Literal["local", "test", "prod"]
 CONFIG_DIR = Path(
@@ -63,6 +64,46 @@ class AuthSettings(BaseModel):
     default_token_ttl_days: int = Field(90, ge=0)
 
 
+class ExternalBuilderSettings(BaseModel):
+    """Darwin's artifact-builder service, for teams that build images with it."""
+
+    url: str | None = None
+    image_repository: str = "registry.local/serves"
+    timeout_seconds: float = Field(15, gt=0)
+
+
+class KanikoSettings(BaseModel):
+    """Image builds as Kubernetes Jobs running the kaniko executor."""
+
+    kubeconfig: Path | None = None  # None: in-cluster service account
+    namespace: str = "galapagos-builds"
+    image: str = "gcr.io/kaniko-project/executor:v1.23.2"
+    registry: str | None = None  # destination prefix, e.g. registry.example.com/serves
+    service_account: str | None = None
+    cpu: str = "1"
+    memory: str = "2Gi"
+
+
+class BuildSettings(BaseModel):
+    default_builder: BuilderKind = BuilderKind.LOCAL
+    store_dir: Path | None = None  # packages; default <data_dir>/packages
+    allow_local_sources: bool = False  # folders and file:// repositories on this host
+    max_source_mb: float = Field(500, gt=0)
+    default_import_path: str = "main:app"
+    timeout_seconds: float = Field(1800, gt=0)
+    git_timeout_seconds: float = Field(300, gt=0)
+    git_username: str | None = None
+    git_password: SecretStr | None = None  # a token for https remotes
+    git_ssh_key: Path | None = None
+    concurrency: int = Field(2, ge=1, le=64)
+    poll_interval_seconds: float = Field(2.0, gt=0)
+    lease_seconds: float = Field(60, ge=1)
+    max_attempts: int = Field(3, ge=1)
+    max_transient_failures: int = Field(5, ge=0)
+    external: ExternalBuilderSettings = ExternalBuilderSettings()
+    kaniko: KanikoSettings = KanikoSettings()
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="GALAPAGOS_", env_nested_delimiter="__", extra="forbid"
@@ -74,6 +115,11 @@ class Settings(BaseSettings):
     api: ApiSettings = ApiSettings()
     database: DatabaseSettings = DatabaseSettings()
     auth: AuthSettings = AuthSettings()
+    builds: BuildSettings = BuildSettings()
+
+    @property
+    def package_dir(self) -> Path:
+        return self.builds.store_dir or self.data_dir / "packages"
 
     @model_validator(mode="after")
     def _production_requires_mysql(self) -> Settings:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from galapagos_core.artifacts import ArtifactService
 from galapagos_core.audit import AuditService
+from galapagos_core.builds.store import DirectoryStore
 from galapagos_core.config import Settings
 from galapagos_core.deployments import DeploymentService
 from galapagos_core.environments import EnvironmentService
@@ -36,7 +37,7 @@ class Services:
             serves=ServeService(),
             environments=EnvironmentService(),
             infra_configs=InfraConfigService(),
-            artifacts=ArtifactService(),
+            artifacts=ArtifactService(settings.builds, DirectoryStore(settings.package_dir)),
             deployments=DeploymentService(),
             audit=AuditService(),
         )

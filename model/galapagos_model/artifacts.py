@@ -6,7 +6,7 @@ from tortoise import fields
 
 from galapagos_model.base import Entity
 from galapagos_model.catalog import Serve
-from galapagos_model.enums import ArtifactKind, BuilderKind, BuildStatus, ModelFormat
+from galapagos_model.enums import ArtifactKind, BuilderKind, BuildStatus, ModelFormat, SourceKind
 from galapagos_model.identity import User
 
 
@@ -16,15 +16,25 @@ class ArtifactBuilderJob(Entity):
     )
     version = fields.CharField(max_length=64)
     source = fields.CharField(max_length=1024)  # git URL or local path
+    source_kind = fields.CharEnumField(SourceKind, max_length=8, default=SourceKind.GIT)
     branch = fields.CharField(max_length=255, null=True)
     file_path = fields.CharField(max_length=1024, null=True)
+    import_path = fields.CharField(max_length=255, null=True)
     builder = fields.CharEnumField(BuilderKind, max_length=16)
     task_id = fields.CharField(max_length=255, null=True)
     status = fields.CharEnumField(BuildStatus, max_length=16, default=BuildStatus.PENDING)
     error = fields.TextField(null=True)
     logs = fields.TextField(null=True)
-    attempts = fields.IntField(default=0)
+    external_logs_url = fields.CharField(max_length=1024, null=True)
+    attempts = fields.IntField(default=0)  # times a worker started or resumed the job
+    transient_failures = fields.IntField(default=0)
+    # A worker holds the job while lease_until is in the future; lease_owner tells its
+    # results from those of a worker whose lease ran out.
+    lease_owner = fields.CharField(max_length=64, null=True)
     lease_until = fields.DatetimeField(null=True)
+    next_attempt_at = fields.DatetimeField(null=True)  # NULL: due now
+    started_at = fields.DatetimeField(null=True)
+    finished_at = fields.DatetimeField(null=True)
     # "<serve id>:<version>" while the job is live, NULL once it ends: the unique index
     # lets the database (not a read-then-write) keep one live job per (serve, version).
     live_key = fields.CharField(max_length=128, null=True, unique=True)
@@ -34,7 +44,7 @@ class ArtifactBuilderJob(Entity):
 
     class Meta:
         table = "artifact_builder_jobs"
-        indexes = (("status", "lease_until"),)
+        indexes = (("status", "next_attempt_at"),)
 
 
 class Artifact(Entity):

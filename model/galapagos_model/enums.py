@@ -56,6 +56,11 @@ class BuilderKind(StrEnum):
     KANIKO = "kaniko"
 
 
+class SourceKind(StrEnum):
+    GIT = "git"  # a repository URL (https, ssh or file://)
+    PATH = "path"  # a folder on the control plane's host (when the operator allows it)
+
+
 class BuildStatus(StrEnum):
     PENDING = "PENDING"
     RUNNING = "RUNNING"

@@ -1,15 +1,25 @@
-"""Darwin's artifact and artifact-builder-job endpoints."""
+"""Darwin's artifact and artifact-builder-job endpoints, plus image/model/package artifacts,
+cancel, logs and downloads."""
 
 from __future__ import annotations
 
 from uuid import UUID
 
-from starlette.responses import PlainTextResponse, Response
+from starlette.requests import Request
+from starlette.responses import FileResponse, PlainTextResponse, Response
 
 from galapagos_app.endpoints import Call, NoBody, NoQuery, Router
+from galapagos_app.errors import domain_error
 from galapagos_app.schemas.artifacts import ArtifactRead, JobCreated, JobRead, JobStatus
 from galapagos_app.schemas.common import PageOut, PageQuery
-from galapagos_core.artifacts import ArtifactRegister, job_not_found
+from galapagos_core.artifact_specs import (
+    ArtifactRegister,
+    ImageRegister,
+    ModelRegister,
+    PackageBuild,
+)
+from galapagos_core.artifacts import job_not_found
+from galapagos_core.errors import NotFound
 from galapagos_core.names import ResourceName
 from galapagos_model.artifacts import Artifact, ArtifactBuilderJob
 from galapagos_model.enums import BuildStatus
@@ -17,14 +27,24 @@ from galapagos_model.enums import BuildStatus
 router = Router(tag="artifacts")
 
 
-def artifact_read(artifact: Artifact) -> ArtifactRead:
+def package_url(request: Request, sha256: str) -> str:
+    """Where a Ray cluster fetches the package (``runtime_env.working_dir``)."""
+    public = request.state.services.settings.api.public_url
+    if public:
+        return f"{public.rstrip('/')}/packages/{sha256}.zip"
+    return str(request.url_for("package", sha256=sha256))
+
+
+def artifact_read(artifact: Artifact, request: Request) -> ArtifactRead:
+    sha = artifact.package_sha256
     return ArtifactRead(
         id=artifact.id,
         version=artifact.version,
         kind=artifact.kind,
         image_url=artifact.image_url,
-        package_sha256=artifact.package_sha256,
+        package_sha256=sha,
         package_size=artifact.package_size,
+        package_url=package_url(request, sha) if sha else None,
         import_path=artifact.import_path,
         model_uri=artifact.model_uri,
         model_format=artifact.model_format,
@@ -35,7 +55,7 @@ def artifact_read(artifact: Artifact) -> ArtifactRead:
     )
 
 
-def _job(job: ArtifactBuilderJob) -> JobRead:
+def job_read(job: ArtifactBuilderJob) -> JobRead:
     return JobRead(
         id=job.id,
         serve_name=job.serve.name,
@@ -50,6 +70,8 @@ def _job(job: ArtifactBuilderJob) -> JobRead:
         attempts=job.attempts,
         created_at=job.created_at,
         updated_at=job.updated_at,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
     )
 
 
@@ -74,7 +96,7 @@ async def register_artifact(call: Call[ArtifactRegister, NoQuery]) -> JobCreated
     if registration.job is not None:
         return JobCreated(job_id=registration.job.id)
     assert registration.artifact is not None
-    return artifact_read(registration.artifact)
+    return artifact_read(registration.artifact, call.request)
 
 
 @router.get(
@@ -87,10 +109,69 @@ async def register_artifact(call: Call[ArtifactRegister, NoQuery]) -> JobCreated
 async def list_artifacts(call: Call[NoBody, PageQuery]) -> PageOut[ArtifactRead]:
     page = await call.services.artifacts.list(call.actor, call.path["serve"], call.query.request())
     return PageOut[ArtifactRead](
-        data=[artifact_read(a) for a in page.items],
+        data=[artifact_read(a, call.request) for a in page.items],
         page=page.page,
         limit=page.limit,
         total=page.total,
+    )
+
+
+@router.post(
+    "/api/v1/artifact/{serve}/image",
+    summary="Register a container image as an artifact",
+    body=ImageRegister,
+    response=ArtifactRead,
+    status_code=201,
+    errors=(403, 404, 409),
+)
+async def register_image(call: Call[ImageRegister, NoQuery]) -> ArtifactRead:
+    artifact = await call.services.artifacts.register_image(
+        call.actor, call.path["serve"], call.body
+    )
+    return artifact_read(artifact, call.request)
+
+
+@router.post(
+    "/api/v1/artifact/{serve}/model",
+    summary="Register a model file (sklearn, xgboost, onnx, …) as an artifact",
+    body=ModelRegister,
+    response=ArtifactRead,
+    status_code=201,
+    errors=(403, 404, 409),
+)
+async def register_model(call: Call[ModelRegister, NoQuery]) -> ArtifactRead:
+    artifact = await call.services.artifacts.register_model(
+        call.actor, call.path["serve"], call.body
+    )
+    return artifact_read(artifact, call.request)
+
+
+@router.post(
+    "/api/v1/artifact/{serve}/package",
+    summary="Build a package artifact from a folder or git repository with the local builder",
+    body=PackageBuild,
+    response=JobCreated,
+    status_code=201,
+    errors=(403, 404, 409),
+)
+async def build_package(call: Call[PackageBuild, NoQuery]) -> JobCreated:
+    job = await call.services.artifacts.build_package(call.actor, call.path["serve"], call.body)
+    return JobCreated(job_id=job.id)
+
+
+@router.get(
+    "/api/v1/artifact/{serve}/{version}/download",
+    summary="Download a package artifact's zip",
+    errors=(404,),
+)
+async def download_package(call: Call[NoBody, NoQuery]) -> Response:
+    serve, version = call.path["serve"], call.path["version"]
+    artifact, path = await call.services.artifacts.package(call.actor, serve, version)
+    return FileResponse(
+        path,
+        media_type="application/zip",
+        filename=f"{serve}-{version}.zip",
+        headers={"X-Content-SHA256": artifact.package_sha256 or ""},
     )
 
 
@@ -111,7 +192,7 @@ async def list_jobs(call: Call[NoBody, JobListQuery]) -> PageOut[JobRead]:
         call.actor, q.request(), serve_name=q.serve_name, status=q.status
     )
     return PageOut[JobRead](
-        data=[_job(j) for j in page.items], page=page.page, limit=page.limit, total=page.total
+        data=[job_read(j) for j in page.items], page=page.page, limit=page.limit, total=page.total
     )
 
 
@@ -141,4 +222,29 @@ async def job_status(call: Call[NoBody, NoQuery]) -> JobStatus:
 )
 async def job_logs(call: Call[NoBody, NoQuery]) -> Response:
     job = await call.services.artifacts.job(call.actor, _job_id(call))
-    return PlainTextResponse(job.logs or "")
+    text = job.logs or ""
+    if job.external_logs_url:
+        text += f"external builder logs: {job.external_logs_url}\n"
+    return PlainTextResponse(text)
+
+
+@router.post(
+    "/api/v1/artifact_builder_job/{job_id}/cancel",
+    summary="Cancel a pending or running build",
+    response=JobRead,
+    errors=(403, 404, 409),
+)
+async def cancel_job(call: Call[NoBody, NoQuery]) -> JobRead:
+    return job_read(await call.services.artifacts.cancel_job(call.actor, _job_id(call)))
+
+
+async def public_package(request: Request) -> Response:
+    """Content-addressed packages, unauthenticated so Ray clusters can fetch them: the URL
+    names the sha256 of the bytes, which only holders of the artifact record know."""
+    sha256 = request.path_params["sha256"]
+    path = request.state.services.artifacts.store.locate(sha256)
+    if path is None:
+        return await domain_error(
+            request, NotFound("no such package", code="PACKAGE_NOT_FOUND", sha256=sha256)
+        )
+    return FileResponse(path, media_type="application/zip")

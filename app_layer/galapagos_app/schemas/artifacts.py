@@ -21,6 +21,7 @@ class ArtifactRead(ReadModel):
     image_url: str | None
     package_sha256: str | None
     package_size: int | None
+    package_url: str | None = None
     import_path: str | None
     model_uri: str | None
     model_format: ModelFormat | None
@@ -59,6 +60,8 @@ class JobRead(ReadModel):
     attempts: int
     created_at: Timestamp
     updated_at: Timestamp
+    started_at: Timestamp | None
+    finished_at: Timestamp | None
 
 
 class DeploymentRow(ReadModel):

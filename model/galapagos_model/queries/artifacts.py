@@ -19,6 +19,10 @@ async def artifacts_of(serve_id: UUID, request: PageRequest) -> Page[Artifact]:
     return await paginate(query, request)
 
 
+async def artifact_by_version(serve_id: UUID, version: str) -> Artifact | None:
+    return await Artifact.get_or_none(serve_id=serve_id, version=version)
+
+
 async def artifact_exists(serve_id: UUID, version: str) -> bool:
     return await Artifact.filter(serve_id=serve_id, version=version).exists()
 

@@ -1,0 +1,1 @@
+"""Artifact builds: sources, reproducible packages, the package store, builders, the worker."""

@@ -1,0 +1,98 @@
+"""The local builder: git repository or folder → reproducible zip in the package store."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import tempfile
+from pathlib import Path
+
+from galapagos_core.builds import packaging
+from galapagos_core.builds.base import BuildFailure, Built
+from galapagos_core.builds.git import Git, GitCredentials, GitError, redact_url
+from galapagos_core.builds.store import PackageStore
+from galapagos_model.artifacts import ArtifactBuilderJob
+from galapagos_model.enums import ArtifactKind, BuilderKind, SourceKind
+
+
+class LocalBuilder:
+    """Builds ``package`` artifacts in-process; the whole build is one step."""
+
+    kind = BuilderKind.LOCAL
+
+    def __init__(
+        self,
+        store: PackageStore,
+        *,
+        work_root: Path,
+        credentials: GitCredentials,
+        git_timeout: float,
+        max_source_bytes: int,
+        default_import_path: str,
+    ) -> None:
+        self.store = store
+        self.work_root = work_root
+        self.credentials = credentials
+        self.git_timeout = git_timeout
+        self.max_source_bytes = max_source_bytes
+        self.default_import_path = default_import_path
+
+    async def advance(self, job: ArtifactBuilderJob) -> Built:
+        self.work_root.mkdir(parents=True, exist_ok=True)
+        workdir = Path(tempfile.mkdtemp(prefix=f"build-{job.id}-", dir=self.work_root))
+        try:
+            return await self._build(job, workdir)
+        finally:
+            await asyncio.to_thread(shutil.rmtree, workdir, True)
+
+    async def cancel(self, job: ArtifactBuilderJob) -> None:
+        """Nothing outside this process: the worker cancels the running task itself."""
+
+    async def _build(self, job: ArtifactBuilderJob, workdir: Path) -> Built:
+        git = Git(workdir, self.credentials, self.git_timeout)
+        logs: list[str] = []
+        if job.source_kind == SourceKind.GIT:
+            checkout = workdir / "src"
+            try:
+                commit = await git.checkout(job.source, job.branch, checkout)
+            except GitError as exc:
+                raise BuildFailure(str(exc)) from None
+            logs.append(f"cloned {redact_url(job.source)} at {job.branch or 'HEAD'} ({commit})")
+        else:
+            checkout = Path(job.source)
+            if not checkout.is_dir():
+                raise BuildFailure(f"source folder {job.source} does not exist")
+            logs.append(f"reading folder {job.source}")
+        root = _subfolder(checkout, job.file_path)
+        names = await git.tracked_files(root)
+        if names is None:
+            names = await asyncio.to_thread(packaging.walk, root)
+        try:
+            files = await asyncio.to_thread(
+                packaging.collect, root, names, max_bytes=self.max_source_bytes
+            )
+        except packaging.SourceTooLarge as exc:
+            raise BuildFailure(str(exc)) from None
+        if not files:
+            raise BuildFailure(f"no files to package under '{job.file_path or '.'}'")
+        package = await asyncio.to_thread(packaging.write_zip, files, workdir / "package.zip")
+        await self.store.put(package.path, package.sha256)
+        logs.append(
+            f"packaged {package.files} files, {package.size} bytes, sha256 {package.sha256}"
+        )
+        return Built(
+            kind=ArtifactKind.PACKAGE,
+            package_sha256=package.sha256,
+            package_size=package.size,
+            import_path=job.import_path or self.default_import_path,
+            logs=logs,
+        )
+
+
+def _subfolder(checkout: Path, file_path: str | None) -> Path:
+    if not file_path:
+        return checkout
+    root = (checkout / file_path).resolve()
+    if not root.is_relative_to(checkout.resolve()) or not root.is_dir():
+        raise BuildFailure(f"'{file_path}' is not a folder of the source")
+    return root
