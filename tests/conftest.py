@@ -25,8 +25,8 @@ from galapagos_app.main import create_app
 from galapagos_core import database
 from galapagos_core.builds.builders import configured_builders
 from galapagos_core.builds.worker import BuildWorker
-from galapagos_core.http import HttpClient
 from galapagos_core.config import Settings, load_settings
+from galapagos_core.http import HttpClient
 from galapagos_core.identity import IdentityService
 from tests.factories import Factory
 

@@ -189,7 +189,8 @@ async def test_folder_source_and_direct_image_and_model_artifacts(
         json={"version": "v2", "image_url": "registry.local/iris:2"},
         headers=h,
     )
-    assert image.status_code == 201 and image.json()["data"]["kind"] == "image"
+    assert image.status_code == 201
+    assert image.json()["data"]["kind"] == "image"
     model = await api.post(
         "/api/v1/artifact/iris/model",
         json={
@@ -199,7 +200,8 @@ async def test_folder_source_and_direct_image_and_model_artifacts(
         },
         headers=h,
     )
-    assert model.status_code == 201 and model.json()["data"]["model_format"] == "sklearn"
+    assert model.status_code == 201
+    assert model.json()["data"]["model_format"] == "sklearn"
     taken = await api.post(
         "/api/v1/artifact/iris/image", json={"version": "v3", "image_url": "x:1"}, headers=h
     )

@@ -31,7 +31,8 @@ async def test_password_is_never_in_argv_and_askpass_answers(
     assert all("s3cr3t" not in arg for arg in seen["args"][:-1])
     env = seen["env"]
     assert env["GIT_TERMINAL_PROMPT"] == "0"
-    answer = subprocess.run(
+    answer = await asyncio.to_thread(
+        subprocess.run,
         [env["GIT_ASKPASS"], "Password for 'https://example.com': "],
         env=env,
         capture_output=True,
@@ -39,8 +40,13 @@ async def test_password_is_never_in_argv_and_askpass_answers(
         check=True,
     )
     assert answer.stdout == "s3cr3t\n"
-    user = subprocess.run(
-        [env["GIT_ASKPASS"], "Username for x"], env=env, capture_output=True, text=True, check=True
+    user = await asyncio.to_thread(
+        subprocess.run,
+        [env["GIT_ASKPASS"], "Username for x"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert user.stdout == "bot\n"
 

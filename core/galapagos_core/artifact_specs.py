@@ -11,10 +11,16 @@ from galapagos_core.names import ResourceName, Version
 from galapagos_model.enums import BuilderKind, ModelFormat
 
 _SCHEMES = ("https://", "http://", "ssh://", "git://", "file://")
+_USERINFO = re.compile(r"^[a-z+]+://[^/@]*@")
 _SCP_LIKE = re.compile(r"^[\w.-]+@[\w.-]+:[\w./~-]+$")  # git@github.com:org/repo.git
 
 
 def _git_url(value: str) -> str:
+    if _USERINFO.search(value):
+        raise ValueError(
+            "credentials do not belong in the URL: the operator sets them for builds "
+            "(GALAPAGOS_BUILDS__GIT_USERNAME / __GIT_PASSWORD)"
+        )
     if value.startswith(_SCHEMES) or _SCP_LIKE.match(value):
         return value
     raise ValueError("expected a git URL (https://, ssh://, git@host:path or file://)")

@@ -250,12 +250,8 @@ class ArtifactService:
         await require_role(
             actor, job.serve.project, ProjectRole.EDITOR, hidden=job_not_found(job_id)
         )
-        cancelled = await build_queries.finish(
-            job.id,
-            None,
-            BuildStatus.CANCELLED,
-            finished_at=datetime.now(UTC),
-            error=f"cancelled by {actor.username}",
+        cancelled = await build_queries.cancel(
+            job.id, datetime.now(UTC), f"cancelled by {actor.username}"
         )
         if not cancelled:
             raise Conflict(

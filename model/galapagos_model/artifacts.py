@@ -33,6 +33,9 @@ class ArtifactBuilderJob(Entity):
     lease_owner = fields.CharField(max_length=64, null=True)
     lease_until = fields.DatetimeField(null=True)
     next_attempt_at = fields.DatetimeField(null=True)  # NULL: due now
+    # Set when a job was cancelled while its builder had work under way (task_id): a
+    # worker then asks the builder to stop it, and clears the flag.
+    needs_cleanup = fields.BooleanField(default=False)
     started_at = fields.DatetimeField(null=True)
     finished_at = fields.DatetimeField(null=True)
     # "<serve id>:<version>" while the job is live, NULL once it ends: the unique index

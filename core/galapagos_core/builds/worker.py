@@ -70,6 +70,7 @@ class BuildWorker:
             free = self.settings.concurrency - len(running)
             if free > 0:
                 try:
+                    await self.reap_cancelled()
                     for job_id in await self._claim(free):
                         task = asyncio.create_task(self._process(job_id))
                         running.add(task)
@@ -85,9 +86,22 @@ class BuildWorker:
 
     async def run_once(self) -> int:
         """Claim what is due now and advance it; the number of jobs advanced (for tests)."""
+        await self.reap_cancelled()
         claimed = await self._claim(self.settings.concurrency)
         await asyncio.gather(*(self._process(job_id) for job_id in claimed))
         return len(claimed)
+
+    async def reap_cancelled(self) -> None:
+        """Stop builds that were cancelled while their builder had work under way."""
+        for job in await build_queries.needing_cleanup(self.settings.concurrency):
+            builder = self.builders.get(job.builder)
+            try:
+                if builder is not None:
+                    await builder.cancel(job)
+            except Exception:
+                log.exception("build job %s: could not stop the cancelled build", job.id)
+                continue
+            await build_queries.cleaned_up(job.id)
 
     async def _claim(self, limit: int) -> list[uuid.UUID]:
         now = _now()

@@ -38,6 +38,11 @@ class Migration(migrations.Migration):
         ),
         ops.AddField(
             model_name="ArtifactBuilderJob",
+            name="needs_cleanup",
+            field=fields.BooleanField(default=False),
+        ),
+        ops.AddField(
+            model_name="ArtifactBuilderJob",
             name="next_attempt_at",
             field=fields.DatetimeField(null=True, auto_now=False, auto_now_add=False),
         ),

@@ -98,3 +98,30 @@ async def finish(job_id: UUID, owner: str | None, status: BuildStatus, **changes
         status=status, live_key=None, lease_owner=None, lease_until=None, **changes
     )
     return updated == 1
+
+
+async def cancel(job_id: UUID, finished_at: datetime, error: str) -> bool:
+    """End a live job as CANCELLED, flagging remote work (a task id) for clean-up."""
+    job = await ArtifactBuilderJob.filter(id=job_id, status__in=LIVE).first()
+    if job is None:
+        return False
+    return await finish(
+        job_id,
+        None,
+        BuildStatus.CANCELLED,
+        finished_at=finished_at,
+        error=error,
+        needs_cleanup=job.task_id is not None,
+    )
+
+
+async def needing_cleanup(limit: int) -> list[ArtifactBuilderJob]:
+    return (
+        await ArtifactBuilderJob.filter(needs_cleanup=True)
+        .select_related("serve__project")
+        .limit(limit)
+    )
+
+
+async def cleaned_up(job_id: UUID) -> None:
+    await ArtifactBuilderJob.filter(id=job_id).update(needs_cleanup=False)

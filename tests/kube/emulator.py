@@ -1,0 +1,61 @@
+"""KMock's Kubernetes emulator, with what our clients need that it does not do by itself."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import kmock
+
+
+def _matches(labels: dict[str, str], selector: str | None) -> bool:
+    for term in filter(None, (selector or "").split(",")):
+        key, _, value = term.partition("=")
+        if labels.get(key.strip()) != value.strip():
+            return False
+    return True
+
+
+def prepare(emulator: kmock.KubernetesEmulator, *resources: str) -> None:
+    """Declare ``resources`` (group/version/plural), answer creates with 201 and the object as
+    the real API server does, and honour equality label selectors on lists."""
+    for resource in resources:
+        emulator.resources[resource] = {}
+    emulator[kmock.action.CREATE] << 201 << (lambda request: request.data)
+
+    def listing(request: kmock.Request) -> dict[str, Any]:
+        selector = request.params.get("labelSelector")
+        items = [
+            stored.raw
+            for (resource, namespace, _), stored in emulator.objects.items()
+            if resource == request.resource
+            and not stored.deleted
+            and (request.namespace is None or namespace == request.namespace)
+            and _matches(stored.get("metadata", {}).get("labels") or {}, selector)
+        ]
+        return {
+            "apiVersion": "v1",
+            "kind": "List",
+            "metadata": {"resourceVersion": "1"},
+            "items": items,
+        }
+
+    emulator[kmock.action.LIST] << listing
+
+
+def kubeconfig(emulator: kmock.KubernetesEmulator, path: Path) -> Path:
+    """A kubeconfig file pointing at the emulator."""
+    path.write_text(
+        json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "current-context": "kmock",
+                "clusters": [{"name": "kmock", "cluster": {"server": str(emulator.url)}}],
+                "users": [{"name": "kmock", "user": {}}],
+                "contexts": [{"name": "kmock", "context": {"cluster": "kmock", "user": "kmock"}}],
+            }
+        )
+    )
+    return path
