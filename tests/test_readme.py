@@ -32,6 +32,7 @@ def test_readme_walkthrough(tmp_path: Path) -> None:
         result = subprocess.run(
             ["bash", "-euo", "pipefail", "-c", script],
             env={"PATH": "/usr/bin:/bin:/usr/local/bin", "GALAPAGOS_TOKEN": token},
+            cwd=tmp_path,
             capture_output=True,
             text=True,
             timeout=120,
@@ -39,6 +40,7 @@ def test_readme_walkthrough(tmp_path: Path) -> None:
         )
         assert result.returncode == 0, result.stdout + result.stderr
         assert '"iris"' in result.stdout
-        assert '"PENDING"' in result.stdout
+        assert '"SUCCESSFUL"' in result.stdout
+        assert "main.py" in result.stdout  # listed by unzip
     finally:
         _stop(process)

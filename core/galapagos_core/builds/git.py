@@ -75,6 +75,9 @@ class Git:
     async def run(self, *args: str, cwd: Path | None = None) -> str:
         """Run ``git args…``; return stdout, raise :class:`GitError` with stderr otherwise."""
         process = await asyncio.create_subprocess_exec(
+            "nice",  # background work: the API sharing this machine comes first
+            "-n",
+            "10",
             "git",
             *args,
             cwd=cwd or self.workdir,

@@ -8,11 +8,14 @@ flat whatever the size of the tree. Runs in a worker thread: it is blocking I/O 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import resource
 import stat
+import sys
 import zipfile
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
 
 _EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip entry can hold
@@ -21,6 +24,10 @@ _CHUNK = 1024 * 1024
 
 class SourceTooLarge(Exception):
     """The tree to package is over the configured size limit."""
+
+
+class EmptySource(Exception):
+    """The tree to package holds no files."""
 
 
 @dataclass(frozen=True)
@@ -89,3 +96,48 @@ def write_zip(files: list[PackageFile], target: Path) -> Package:
         while chunk := written.read(_CHUNK):
             digest.update(chunk)
     return Package(target, digest.hexdigest(), target.stat().st_size, len(files))
+
+
+def package_tree(root: Path, names: list[str] | None, max_bytes: int, target: Path) -> Package:
+    """Package ``names`` under ``root`` (every file but ``.git`` when None) into ``target``."""
+    files = collect(root, walk(root) if names is None else names, max_bytes=max_bytes)
+    if not files:
+        raise EmptySource("no files to package")
+    return write_zip(files, target)
+
+
+def _peak_rss_kib() -> int:
+    # VmHWM is this image's own high-water mark; ru_maxrss would carry the parent's across exec.
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def main() -> int:
+    """``ROOT TARGET MAX_BYTES``, file names NUL-separated on stdin (or none: walk ROOT).
+
+    Prints the package as JSON; exits 3 when the source is too large, 4 when it is empty.
+    """
+    root, target, max_bytes = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
+    listed = sys.stdin.buffer.read().decode()
+    names = [name for name in listed.split("\0") if name] if listed else None
+    try:
+        package = package_tree(root, names, max_bytes, target)
+    except SourceTooLarge as exc:
+        sys.stderr.write(str(exc))
+        return 3
+    except EmptySource as exc:
+        sys.stderr.write(str(exc))
+        return 4
+    peak_kib = _peak_rss_kib()
+    sys.stdout.write(
+        json.dumps({**asdict(package), "path": str(package.path), "peak_rss_kib": peak_kib})
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
