@@ -151,3 +151,27 @@ async def test_killed_worker_is_replaced_and_the_job_finishes(
     assert job.status == BuildStatus.SUCCESSFUL, job.error
     assert job.attempts == 2
     assert await Artifact.filter(serve__name="iris").count() == 1
+
+
+async def test_cancelling_a_running_build_stops_it(
+    api: httpx.AsyncClient, admin: str, factory: Factory, settings: Settings, tmp_path: Path
+) -> None:
+    repo = make_repo(tmp_path / "repo", {"main.py": "app = 1\n"})
+    job_id = await _register(api, admin, factory, repo)
+    http = HttpClient()
+    gated = GatedBuilder(configured_builders(settings, http)[BuilderKind.LOCAL])
+    builds = settings.builds.model_copy(update={"lease_seconds": 1})
+    worker = BuildWorker({BuilderKind.LOCAL: gated}, builds)  # type: ignore[dict-item]
+    running = asyncio.create_task(worker.run_once())
+    await asyncio.wait_for(gated.entered.wait(), 10)
+    response = await api.post(
+        f"/api/v1/artifact_builder_job/{job_id}/cancel", headers=bearer(admin)
+    )
+    assert response.status_code == 200
+    await asyncio.wait_for(running, 5)  # the heartbeat noticed and stopped the step
+    gated.gate.set()
+    await http.close()
+    job = await ArtifactBuilderJob.get(id=job_id)
+    assert job.status == BuildStatus.CANCELLED
+    assert job.error == "cancelled by root"
+    assert not await Artifact.exists()
