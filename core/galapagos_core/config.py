@@ -104,6 +104,29 @@ class BuildSettings(BaseModel):
     kaniko: KanikoSettings = KanikoSettings()
 
 
+class SecretsSettings(BaseModel):
+    # "id:base64-key,…": the first key seals new secrets, all of them open old ones.
+    keys: SecretStr | None = None
+
+
+class RaySettings(BaseModel):
+    """The Ray head that environments with ray_address "local" get, started on first use."""
+
+    dashboard_port: int = Field(8265, ge=1, le=65535)
+    gcs_port: int = Field(6380, ge=1, le=65535)
+    serve_port: int = Field(8100, ge=1, le=65535)
+    num_cpus: float | None = Field(None, gt=0)
+    object_store_mb: int = Field(256, ge=64)
+    start_timeout_seconds: float = Field(120, gt=0)
+    replica_cpus: float = Field(0.1, gt=0)  # per replica when an infra config asks for none
+
+
+class ReconcileSettings(BaseModel):
+    interval_seconds: float = Field(2.0, gt=0)
+    lease_seconds: float = Field(60, ge=1)
+    wait_timeout_seconds: float = Field(300, gt=0)  # the longest ?wait=true may block
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="GALAPAGOS_", env_nested_delimiter="__", extra="forbid"
@@ -116,6 +139,9 @@ class Settings(BaseSettings):
     database: DatabaseSettings = DatabaseSettings()
     auth: AuthSettings = AuthSettings()
     builds: BuildSettings = BuildSettings()
+    secrets: SecretsSettings = SecretsSettings()
+    ray: RaySettings = RaySettings()
+    reconcile: ReconcileSettings = ReconcileSettings()
 
     @property
     def package_dir(self) -> Path:
@@ -131,6 +157,11 @@ class Settings(BaseSettings):
                 )
             if db.url is None and db.password is None:
                 raise ValueError("ENV=prod needs the database password: set MYSQL_PASSWORD")
+        if self.env == "prod" and self.secrets.keys is None:
+            raise ValueError(
+                "ENV=prod needs GALAPAGOS_SECRETS__KEYS (id:base64 32-byte key) to encrypt "
+                "kubeconfigs and tokens"
+            )
         if db.pool_min > db.pool_max:
             raise ValueError("database.pool_min must not exceed database.pool_max")
         return self

@@ -13,6 +13,7 @@ from galapagos_core.environments import EnvironmentService
 from galapagos_core.identity import IdentityService
 from galapagos_core.infra_configs import InfraConfigService
 from galapagos_core.projects import ProjectService
+from galapagos_core.secrets import SecretBox, local_key_spec, parse_keys
 from galapagos_core.serves import ServeService
 
 
@@ -38,6 +39,13 @@ class Services:
             environments=EnvironmentService(),
             infra_configs=InfraConfigService(),
             artifacts=ArtifactService(settings.builds, DirectoryStore(settings.package_dir)),
-            deployments=DeploymentService(),
+            deployments=DeploymentService(settings, secret_box(settings)),
             audit=AuditService(),
         )
+
+
+def secret_box(settings: Settings) -> SecretBox:
+    """Keys from GALAPAGOS_SECRETS__KEYS; the embedded default keeps one in its data dir."""
+    keys = settings.secrets.keys
+    spec = keys.get_secret_value() if keys else local_key_spec(settings.data_dir)
+    return SecretBox(parse_keys(spec))

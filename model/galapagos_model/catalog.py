@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from tortoise import fields
 
 from galapagos_model.base import Entity
-from galapagos_model.enums import EnvironmentBackend, ServeType
+from galapagos_model.enums import ClusterStatus, EnvironmentBackend, ServeType
 from galapagos_model.identity import Project, User
 
 if TYPE_CHECKING:
@@ -41,9 +41,35 @@ class Environment(Entity):
     )
     # For the ray backend: the dashboard address, or "local" for a Ray the platform starts.
     ray_address = fields.CharField(max_length=255, null=True)
+    # The Ray dashboard's bearer token, encrypted (see galapagos_core.secrets).
+    ray_token_encrypted = fields.TextField(null=True)
+    # For the kuberay and kserve backends: where they run.
+    cluster: fields.ForeignKeyNullableRelation[Cluster] = fields.ForeignKeyField(
+        "models.Cluster", related_name="environments", null=True, on_delete=fields.RESTRICT
+    )
     created_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "models.User", related_name=False, null=True, on_delete=fields.SET_NULL
     )
+    # The reconciler that holds this environment, and until when (row lease).
+    reconcile_owner = fields.CharField(max_length=64, null=True)
+    reconcile_until = fields.DatetimeField(null=True)
+    last_reconciled_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "environments"
+
+
+class Cluster(Entity):
+    """A Kubernetes cluster; its kubeconfig is stored encrypted and never returned."""
+
+    name = fields.CharField(max_length=50, unique=True)
+    api_server_url = fields.CharField(max_length=255)
+    kubeconfig_encrypted = fields.TextField()
+    status = fields.CharEnumField(ClusterStatus, max_length=16, default=ClusterStatus.UNKNOWN)
+    status_message = fields.TextField(null=True)
+    # Which custom resources exist there, e.g. {"rayservices.ray.io": ["v1"]}.
+    capabilities: dict[str, Any] = fields.JSONField(default=dict)
+    checked_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "clusters"

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from tortoise import fields
 
 from galapagos_model.artifacts import Artifact
 from galapagos_model.base import Entity
 from galapagos_model.catalog import Environment, Serve
-from galapagos_model.enums import DeploymentStatus, DeploymentStrategy
+from galapagos_model.enums import (
+    DeploymentStatus,
+    DeploymentStrategy,
+    DesiredState,
+    EnvironmentBackend,
+    WorkloadState,
+)
 from galapagos_model.identity import User
 
 
@@ -31,6 +38,8 @@ class Deployment(Entity):
         DeploymentStrategy, max_length=16, default=DeploymentStrategy.ROLLING
     )
     config_snapshot: dict[str, Any] = fields.JSONField(default=dict)
+    # The backend-neutral workload spec this deployment runs (see galapagos_core.workloads).
+    spec: dict[str, Any] = fields.JSONField(default=dict)
     # Names and non-secret values; secret values are kept encrypted, never echoed.
     environment_variables: dict[str, Any] = fields.JSONField(default=dict)
     error = fields.TextField(null=True)
@@ -38,6 +47,11 @@ class Deployment(Entity):
     ready_at = fields.DatetimeField(null=True)
     ended_at = fields.DatetimeField(null=True)
     idempotency_key = fields.CharField(max_length=128, null=True, unique=True)
+    service_url = fields.CharField(max_length=1024, null=True)
+    # Rollbacks point at the deployment whose artifact and config they restore.
+    rollback_of: fields.ForeignKeyNullableRelation[Deployment] = fields.ForeignKeyField(
+        "models.Deployment", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
     # "<serve id>:<environment id>" while PENDING/DEPLOYING, NULL otherwise: the unique
     # index allows at most one deployment in flight per (serve, environment).
     inflight_key = fields.CharField(max_length=80, null=True, unique=True)
@@ -45,6 +59,56 @@ class Deployment(Entity):
     class Meta:
         table = "deployments"
         indexes = (("serve_id", "created_at"), ("serve_id", "status"))
+
+
+class Workload(Entity):
+    """The object a serve has on an environment's backend: a Ray Serve application, a
+    RayService or an InferenceService. ``spec`` is what should run there, taken from
+    ``deployment``; the reconciler makes the backend match it and records what it sees."""
+
+    environment: fields.ForeignKeyRelation[Environment] = fields.ForeignKeyField(
+        "models.Environment", related_name="workloads", on_delete=fields.RESTRICT
+    )
+    serve: fields.ForeignKeyRelation[Serve] = fields.ForeignKeyField(
+        "models.Serve", related_name="workloads", on_delete=fields.RESTRICT
+    )
+    deployment: fields.ForeignKeyRelation[Deployment] = fields.ForeignKeyField(
+        "models.Deployment", related_name="workloads", on_delete=fields.RESTRICT
+    )
+    backend = fields.CharEnumField(EnvironmentBackend, max_length=16)
+    name = fields.CharField(max_length=63)
+    serve_id: UUID
+    environment_id: UUID
+    external_id = fields.CharField(max_length=128, null=True)
+    desired_state = fields.CharEnumField(DesiredState, max_length=16, default=DesiredState.DEPLOYED)
+    current_state = fields.CharEnumField(
+        WorkloadState, max_length=16, default=WorkloadState.PENDING
+    )
+    spec: dict[str, Any] = fields.JSONField()
+    spec_hash = fields.CharField(max_length=64)
+    url = fields.CharField(max_length=1024, null=True)
+    last_error = fields.TextField(null=True)
+    labels: dict[str, str] = fields.JSONField(default=dict)
+    generation = fields.IntField(default=1)
+    observed_generation = fields.IntField(default=0)
+    last_reconciled_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "workloads"
+        unique_together = (("environment", "name"), ("environment", "serve"))
+
+
+class DeploymentEvent(Entity):
+    """The status history of a deployment."""
+
+    deployment: fields.ForeignKeyRelation[Deployment] = fields.ForeignKeyField(
+        "models.Deployment", related_name="events", on_delete=fields.CASCADE
+    )
+    status = fields.CharEnumField(DeploymentStatus, max_length=16)
+    message = fields.TextField(null=True)
+
+    class Meta:
+        table = "deployment_events"
 
 
 class ActiveDeployment(Entity):

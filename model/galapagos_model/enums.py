@@ -105,10 +105,29 @@ class DeploymentStatus(StrEnum):
 
 
 class DeploymentStrategy(StrEnum):
+    # The backend starts the new version's replicas and retires the old ones once the new
+    # ones are healthy; a version that fails to start leaves the old one serving.
     ROLLING = "rolling"
-    RECREATE = "recreate"
-    CANARY = "canary"
-    BLUE_GREEN = "blue_green"
+
+
+class WorkloadState(StrEnum):
+    PENDING = "PENDING"
+    DEPLOYING = "DEPLOYING"
+    READY = "READY"
+    FAILED = "FAILED"
+    UNDEPLOYED = "UNDEPLOYED"
+
+
+class DesiredState(StrEnum):
+    DEPLOYED = "DEPLOYED"
+    UNDEPLOYED = "UNDEPLOYED"
+
+
+class ClusterStatus(StrEnum):
+    UNKNOWN = "UNKNOWN"
+    HEALTHY = "HEALTHY"
+    UNHEALTHY = "UNHEALTHY"
+    UNREACHABLE = "UNREACHABLE"
 
 
 class AuditOutcome(StrEnum):

@@ -28,6 +28,8 @@ class ApiServeInfraConfig(Entity):
     max_replicas = fields.IntField()
     autoscaling_target = fields.IntField(null=True)  # ongoing requests per replica
     additional_hosts: list[str] = fields.JSONField(default=list)
+    # Darwin's scaling-config: strategy, factor and optional ladder (see the README).
+    scaling_policy: dict[str, Any] | None = fields.JSONField(null=True)
 
     class Meta:
         table = "api_serve_infra_configs"

@@ -2,8 +2,8 @@
 
 from galapagos_model.artifacts import Artifact, ArtifactBuilderJob
 from galapagos_model.audit import AuditLog
-from galapagos_model.catalog import Environment, Serve
-from galapagos_model.deployments import ActiveDeployment, Deployment
+from galapagos_model.catalog import Cluster, Environment, Serve
+from galapagos_model.deployments import ActiveDeployment, Deployment, DeploymentEvent, Workload
 from galapagos_model.identity import ApiToken, Project, ProjectMember, User
 from galapagos_model.infra import ApiServeInfraConfig, WorkflowServeInfraConfig
 
@@ -14,11 +14,14 @@ __all__ = [
     "Artifact",
     "ArtifactBuilderJob",
     "AuditLog",
+    "Cluster",
     "Deployment",
+    "DeploymentEvent",
     "Environment",
     "Project",
     "ProjectMember",
     "Serve",
     "User",
     "WorkflowServeInfraConfig",
+    "Workload",
 ]

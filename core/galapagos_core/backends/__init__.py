@@ -1,0 +1,1 @@
+"""Workload backends: Ray (dashboard REST), KubeRay (RayService) and KServe (InferenceService)."""

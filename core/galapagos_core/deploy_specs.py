@@ -1,0 +1,89 @@
+"""Deploy requests in Darwin's wire shape, and the other deployment inputs."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, Field, model_validator
+
+from galapagos_core.infra_specs import NodeCapacity, Replicas
+from galapagos_core.names import ResourceName, Version
+from galapagos_model.enums import DeploymentStrategy, ModelFormat, NodeCapacityType
+
+
+def _strategy(value: Any) -> Any:
+    # Darwin sends free text such as "ROLLING"; rolling is what every backend does.
+    return value.lower() if isinstance(value, str) else value
+
+
+EnvVarName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=128)]
+
+
+class ApiServeDeploymentConfig(BaseModel):
+    deployment_strategy: Annotated[DeploymentStrategy, BeforeValidator(_strategy)] | None = None
+    deployment_strategy_config: dict[str, Any] | None = None
+    environment_variables: dict[EnvVarName, Annotated[str, Field(max_length=8192)]] | None = None
+
+
+class WorkflowServeDeploymentConfig(BaseModel):
+    input_parameters: dict[str, Any] = {}
+
+
+class DeployRequest(BaseModel):
+    env: ResourceName
+    artifact_version: Version
+    api_serve_deployment_config: ApiServeDeploymentConfig | None = None
+    workflow_serve_deployment_config: WorkflowServeDeploymentConfig | None = None
+
+
+class RollbackRequest(BaseModel):
+    artifact_version: Version | None = Field(
+        None, description="roll back to this version; the previous deployment when absent"
+    )
+
+
+class ScalingLadderStep(BaseModel):
+    load: float = Field(ge=0, description="ongoing requests per replica from which this applies")
+    replicas: Replicas
+
+
+class ScalingConfig(BaseModel):
+    """Darwin's scaling-config, applied to every infra config (and running deployment)."""
+
+    scaling_strategy: Literal["SCALAR", "LADDER"] = "SCALAR"
+    scaling_factor: float = Field(1.0, gt=0, le=100)
+    scaling_ladder: list[ScalingLadderStep] | None = Field(None, min_length=1, max_length=20)
+
+    @model_validator(mode="after")
+    def _ladder_for_ladders(self) -> ScalingConfig:
+        if self.scaling_strategy == "LADDER" and not self.scaling_ladder:
+            raise ValueError("scaling_strategy LADDER needs scaling_ladder")
+        return self
+
+
+class ModelDeployRequest(BaseModel):
+    """Darwin's one-click ``POST /serve/deploy-model``."""
+
+    serve_name: ResourceName
+    artifact_version: Version
+    model_uri: str = Field(min_length=1, max_length=1024, pattern=r"^[a-z][a-z0-9+.-]*:\S+$")
+    model_format: ModelFormat = ModelFormat.SKLEARN
+    env: ResourceName
+    space: ResourceName = Field("default", description="the project for a new serve")
+    cores: float = Field(4, gt=0, le=64)
+    memory: float = Field(8, gt=0, le=512)
+    node_capacity: NodeCapacity = NodeCapacityType.SPOT
+    min_replicas: Replicas = 1
+    max_replicas: Replicas = 1
+
+    @model_validator(mode="after")
+    def _replica_bounds(self) -> ModelDeployRequest:
+        if self.min_replicas > self.max_replicas:
+            raise ValueError("min_replicas cannot be greater than max_replicas")
+        return self
+
+
+class ModelUndeployRequest(BaseModel):
+    serve_name: ResourceName
+    artifact_version: Version | None = None
+    env: ResourceName

@@ -1,0 +1,207 @@
+"""The reconciler: makes each environment's backend match the workloads the database wants,
+and moves deployments along as it observes them.
+
+Environments are claimed with row leases, so any number of workers may run. A pass lists
+the environment's managed objects once, applies what is missing or different (drift repair
+included), deletes managed objects nobody wants, then records what it saw. Every status
+change happens in one transaction with the pointer it moves (ActiveDeployment), so a crash at
+any point leaves a state the next pass converges from.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import socket
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+
+from tortoise.transactions import in_transaction
+
+from galapagos_core.config import ReconcileSettings
+from galapagos_core.workloads import BackendError, Observed, WorkloadBackend, WorkloadSpec
+from galapagos_model.catalog import Environment
+from galapagos_model.deployments import Deployment, Workload
+from galapagos_model.enums import DeploymentStatus, DesiredState, WorkloadState
+from galapagos_model.queries import deployments as deployment_queries
+from galapagos_model.queries import reconcile as reconcile_queries
+
+log = logging.getLogger("galapagos.reconciler")
+
+BackendFor = Callable[[Environment], Awaitable[WorkloadBackend]]
+SpecOpener = Callable[[Workload], WorkloadSpec]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Reconciler:
+    def __init__(
+        self, backend_for: BackendFor, open_spec: SpecOpener, settings: ReconcileSettings
+    ) -> None:
+        self.backend_for = backend_for
+        self.open_spec = open_spec
+        self.settings = settings
+        self.owner = f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await self.run_once()
+            except Exception:
+                log.exception("reconcile pass failed")
+            interval = self.settings.interval_seconds * random.uniform(0.8, 1.2)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), interval)
+
+    async def run_once(self) -> int:
+        """Reconcile every environment nobody else holds; how many were reconciled."""
+        lease = timedelta(seconds=self.settings.lease_seconds)
+        done = 0
+        for environment_id in await reconcile_queries.environment_ids():
+            environment = await reconcile_queries.claim(environment_id, self.owner, _now(), lease)
+            if environment is None:
+                continue
+            try:
+                await self.reconcile(environment)
+                done += 1
+            except BackendError as exc:
+                log.warning("environment %s: %s", environment.name, exc)
+            finally:
+                await reconcile_queries.release(environment_id, self.owner, _now())
+        return done
+
+    async def reconcile(self, environment: Environment) -> None:
+        workloads = await deployment_queries.workloads_of(environment.id)
+        if not workloads and environment.ray_address == "local":
+            return  # nothing to run: do not start a local Ray just to look
+        backend = await self.backend_for(environment)
+        observed = await backend.observe(environment)
+        wanted = {w.name: w for w in workloads}
+
+        to_apply: list[WorkloadSpec] = []
+        for workload in workloads:
+            if workload.desired_state != DesiredState.DEPLOYED:
+                continue
+            spec = self.open_spec(workload)
+            seen = observed.get(workload.name)
+            if seen is None or not backend.matches(environment, spec, seen):
+                to_apply.append(spec)
+        stale = [
+            name
+            for name in observed
+            if name not in wanted or wanted[name].desired_state == DesiredState.UNDEPLOYED
+        ]
+        if to_apply:
+            log.info("environment %s: applying %s", environment.name, [s.name for s in to_apply])
+            await backend.apply(environment, to_apply)
+        if stale:
+            log.info("environment %s: deleting %s", environment.name, stale)
+            await backend.delete(environment, stale)
+        applied = {spec.name for spec in to_apply}
+        for workload in workloads:
+            await self._record(workload, observed.get(workload.name), workload.name in applied)
+
+    async def _record(self, workload: Workload, seen: Observed | None, applied: bool) -> None:
+        async with in_transaction():
+            current = await deployment_queries.locked_workload(workload.id)
+            if current is None or current.generation != workload.generation:
+                return  # changed by a request meanwhile: the next pass handles it
+            current.last_reconciled_at = _now()
+            if current.desired_state == DesiredState.UNDEPLOYED:
+                current.current_state = WorkloadState.UNDEPLOYED
+                current.url = None
+                await current.save()
+                return
+            fresh = seen is not None and not applied and seen.spec_hash == current.spec_hash
+            if applied or not fresh:
+                current.current_state = WorkloadState.DEPLOYING
+                current.observed_generation = current.generation
+                await current.save()
+                await self._progress(current.deployment, DeploymentStatus.DEPLOYING, None)
+                return
+            assert seen is not None
+            current.current_state = seen.state
+            current.url = seen.url or current.url
+            if seen.external_id is not None:
+                current.external_id = seen.external_id
+            current.last_error = seen.message if seen.state == WorkloadState.FAILED else None  # type: ignore[assignment]
+            await current.save()
+            if seen.state == WorkloadState.READY:
+                await self._activate(current)
+            elif seen.state == WorkloadState.FAILED:
+                await self._fail(current, seen.message or "the backend reported a failure")
+
+    async def _progress(
+        self, deployment: Deployment, status: DeploymentStatus, note: str | None
+    ) -> None:
+        if deployment.status == DeploymentStatus.PENDING and status == DeploymentStatus.DEPLOYING:
+            deployment.status = status
+            await deployment.save(update_fields=["status", "updated_at"])
+            await deployment_queries.record_event(
+                deployment, status, note or "applied to the backend"
+            )
+
+    async def _activate(self, workload: Workload) -> None:
+        deployment = workload.deployment
+        if deployment.status not in (DeploymentStatus.PENDING, DeploymentStatus.DEPLOYING):
+            return
+        now = _now()
+        active = await deployment_queries.active_for(
+            workload.serve_id,
+            workload.environment_id,
+            lock=True,
+        )
+        previous = active.deployment if active else None
+        if previous is not None and previous.id != deployment.id:
+            previous.status = DeploymentStatus.SUPERSEDED
+            previous.ended_at = now
+            await previous.save(update_fields=["status", "ended_at", "updated_at"])
+            await deployment_queries.record_event(
+                previous, DeploymentStatus.SUPERSEDED, f"superseded by {deployment.id}"
+            )
+        deployment.status = DeploymentStatus.ACTIVE
+        deployment.ready_at = now
+        deployment.inflight_key = None
+        if workload.url:
+            deployment.service_url = workload.url
+        await deployment.save()
+        await deployment_queries.record_event(deployment, DeploymentStatus.ACTIVE, "ready")
+        await deployment_queries.point_active(
+            workload.serve_id,
+            workload.environment_id,
+            deployment,
+            previous,
+        )
+        log.info("deployment %s is active", deployment.id)
+
+    async def _fail(self, workload: Workload, message: str) -> None:
+        deployment = workload.deployment
+        if deployment.status not in (DeploymentStatus.PENDING, DeploymentStatus.DEPLOYING):
+            return
+        deployment.status = DeploymentStatus.FAILED
+        deployment.error = message
+        deployment.ended_at = _now()
+        deployment.inflight_key = None
+        await deployment.save()
+        await deployment_queries.record_event(deployment, DeploymentStatus.FAILED, message)
+        # The previous version keeps serving: the workload goes back to its spec.
+        active = await deployment_queries.active_for(
+            workload.serve_id,
+            workload.environment_id,
+        )
+        if active is not None:
+            restored = active.deployment
+            workload.deployment = restored
+            workload.spec = restored.spec
+            workload.spec_hash = WorkloadSpec.model_validate(restored.spec).digest()
+        else:
+            workload.desired_state = DesiredState.UNDEPLOYED
+        workload.generation += 1
+        await workload.save()
+        log.info("deployment %s failed: %s", deployment.id, message)
