@@ -64,9 +64,16 @@ async def _reset_mysql(url: str) -> None:
 @pytest.fixture(scope="session")
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     data_dir = tmp_path_factory.mktemp("data")
+    port = _free_port()
     overrides: dict[str, Any] = {
         "env": "test",
         "data_dir": data_dir,
+        "api": {"host": "127.0.0.1", "port": port, "public_url": f"http://127.0.0.1:{port}"},
+        "ray": {
+            "dashboard_port": _free_port(), "gcs_port": _free_port(), "serve_port": _free_port(),
+            "client_port": _free_port(), "agent_port": _free_port(), "num_cpus": 2,
+        },
+        "reconcile": {"interval_seconds": 0.3},
         "builds": {"allow_local_sources": True, "max_source_mb": 1, "poll_interval_seconds": 0.05},
     }
     if TEST_DB == "mysql":
@@ -95,7 +102,7 @@ async def server(settings: Settings) -> AsyncIterator[tuple[str, _StatefulApp]]:
     app = create_app(settings)
     async with app.router.lifespan_context(app) as state:
         stateful = _StatefulApp(app, dict(state or {}))
-        port = _free_port()
+        port = settings.api.port
         config = uvicorn.Config(
             stateful,
             host="127.0.0.1",

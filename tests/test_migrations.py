@@ -26,3 +26,13 @@ async def test_migrations_were_applied_to_this_database(settings: Settings) -> N
         "SELECT app, name FROM tortoise_migrations"
     )
     assert {(r["app"], r["name"]) for r in rows} >= {(APP_LABEL, "0001_initial")}
+
+
+def test_model_docstrings_are_safe_table_comments() -> None:
+    """Tortoise turns model docstrings into table comments, and splits migration SQL on ';'."""
+    from tortoise import Tortoise
+
+    assert Tortoise.apps is not None
+    for model in Tortoise.apps.get_models_iterable():
+        doc = model.__doc__ or ""
+        assert ";" not in doc and "`" not in doc, model.__name__

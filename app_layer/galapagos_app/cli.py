@@ -17,6 +17,7 @@ from galapagos_core.config import Settings, load_settings
 from galapagos_core.errors import ConfigError
 from galapagos_core.identity import IdentityService
 from galapagos_core.log import configure_logging
+from galapagos_core.services import Services
 from galapagos_core.worker import running_worker
 
 
@@ -97,7 +98,7 @@ async def _work(settings: Settings) -> None:
         loop.add_signal_handler(sig, stop.set)
     await database.connect(settings)
     try:
-        async with running_worker(settings):
+        async with running_worker(settings, Services.build(settings)):
             await stop.wait()
     finally:
         await database.close()

@@ -49,7 +49,7 @@ def create_app(settings: Settings, *, with_worker: bool = False) -> Starlette:
         try:
             async with contextlib.AsyncExitStack() as stack:
                 if with_worker:
-                    await stack.enter_async_context(running_worker(settings))
+                    await stack.enter_async_context(running_worker(settings, services))
                 yield {"services": services}
         finally:
             await database.close()

@@ -115,6 +115,10 @@ class RaySettings(BaseModel):
     dashboard_port: int = Field(8265, ge=1, le=65535)
     gcs_port: int = Field(6380, ge=1, le=65535)
     serve_port: int = Field(8100, ge=1, le=65535)
+    # Ray's own defaults (10001, 52365) collide between heads; the client port must stay
+    # outside Ray's worker port range (10002-19999).
+    client_port: int = Field(10001, ge=1, le=65535)
+    agent_port: int = Field(52365, ge=1, le=65535)
     num_cpus: float | None = Field(None, gt=0)
     object_store_mb: int = Field(256, ge=64)
     start_timeout_seconds: float = Field(120, gt=0)

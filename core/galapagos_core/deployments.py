@@ -21,8 +21,9 @@ from galapagos_core.actor import Actor
 from galapagos_core.audit import redact
 from galapagos_core.config import Settings
 from galapagos_core.deploy_specs import DeployRequest, RollbackRequest
-from galapagos_core.errors import Conflict, InvalidInput, NotFound, environment_not_found
-from galapagos_core.infra_configs import infra_config_not_found, spec_of
+from galapagos_core.environments import environment_named
+from galapagos_core.errors import Conflict, InvalidInput, NotFound
+from galapagos_core.infra_specs import infra_config_not_found, spec_of
 from galapagos_core.naming import resource_name
 from galapagos_core.secrets import SecretBox
 from galapagos_core.serves import visible_serve
@@ -44,7 +45,6 @@ from galapagos_model.enums import (
 from galapagos_model.infra import ApiServeInfraConfig
 from galapagos_model.queries import artifacts as artifact_queries
 from galapagos_model.queries import deployments as deployment_queries
-from galapagos_model.queries import environments as environment_queries
 from galapagos_model.queries import infra as infra_queries
 from galapagos_model.queries.paging import Page, PageRequest
 
@@ -112,7 +112,7 @@ class DeploymentService:
     ) -> tuple[ActiveDeployment | None, Deployment | None, Any]:
         """The active deployment, the one in flight, and the serve's workload there."""
         serve = await visible_serve(actor, serve_name, ProjectRole.VIEWER)
-        environment = await _environment(env_name)
+        environment = await environment_named(env_name)
         active = await deployment_queries.active_for(serve.id, environment.id)
         flight = await deployment_queries.in_flight(serve.id, environment.id)
         workload = await deployment_queries.workload_for(environment.id, serve.id)
@@ -140,7 +140,7 @@ class DeploymentService:
             if replay is not None:
                 return replay
         serve = await visible_serve(actor, serve_name, ProjectRole.EDITOR)
-        environment = await _environment(request.env)
+        environment = await environment_named(request.env)
         artifact = await artifact_queries.artifact_by_version(serve.id, request.artifact_version)
         if artifact is None:
             raise NotFound(
@@ -226,7 +226,9 @@ class DeploymentService:
             else value
             for name, value in env_vars.items()
         }
-        spec = self.workload_spec(serve, environment, artifact, config, deployment, env_vars)
+        spec = self.workload_spec(
+            serve, environment, artifact, config, deployment, deployment.environment_variables
+        )
         deployment.spec = spec.model_dump(mode="json")
         deployment.service_url = self.service_url(environment, spec)
         await deployment.save()
@@ -253,7 +255,7 @@ class DeploymentService:
     @transactional
     async def undeploy(self, actor: Actor, serve_name: str, env_name: str) -> Deployment:
         serve = await visible_serve(actor, serve_name, ProjectRole.EDITOR)
-        environment = await _environment(env_name)
+        environment = await environment_named(env_name)
         return await self.end(actor, serve, environment)
 
     async def end(
@@ -279,6 +281,7 @@ class DeploymentService:
                 env=environment.name,
             )
         deployment = active.deployment
+        deployment.environment = environment
         deployment.status = DeploymentStatus.ENDED
         deployment.ended_at = datetime.now(UTC)
         await deployment.save(update_fields=["status", "ended_at", "updated_at"])
@@ -306,7 +309,7 @@ class DeploymentService:
     ) -> Deployment:
         """Deploy again what ran before: the previous deployment, or a named version."""
         serve = await visible_serve(actor, serve_name, ProjectRole.EDITOR)
-        environment = await _environment(env_name)
+        environment = await environment_named(env_name)
         active = await deployment_queries.active_for(serve.id, environment.id, lock=True)
         if request.artifact_version is not None:
             artifact = await artifact_queries.artifact_by_version(
@@ -359,11 +362,19 @@ class DeploymentService:
     # Helpers ------------------------------------------------------------------------------
 
     def open_env_vars(self, deployment: Deployment) -> dict[str, str]:
+        return self._open(deployment.id, deployment.environment_variables)
+
+    def open_spec(self, payload: dict[str, Any]) -> WorkloadSpec:
+        """A stored workload spec, ready to render: its secret values opened."""
+        spec = WorkloadSpec.model_validate(payload)
+        return spec.with_opened_env(self._open(UUID(spec.deployment_id), spec.env_vars))
+
+    def _open(self, deployment_id: UUID, values: dict[str, str]) -> dict[str, str]:
         return {
-            name: self.secrets.open(value, secret_context(deployment.id, name))
+            name: self.secrets.open(value, secret_context(deployment_id, name))
             if _is_secret(name)
             else value
-            for name, value in deployment.environment_variables.items()
+            for name, value in values.items()
         }
 
     def workload_spec(
@@ -470,10 +481,3 @@ def scaled_replicas(config: ApiServeInfraConfig) -> tuple[int, int, int | None]:
         return max(1, min(100, math.ceil(replicas * factor)))
 
     return scale(low), max(scale(low), scale(high)), target
-
-
-async def _environment(name: str) -> Environment:
-    environment = await environment_queries.environment_by_name(name)
-    if environment is None:
-        raise environment_not_found(name)
-    return environment

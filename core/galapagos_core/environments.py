@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from tortoise.exceptions import IntegrityError
 
 from galapagos_core import audit
 from galapagos_core.access import require_admin
 from galapagos_core.actor import Actor
+from galapagos_core.clusters import cluster_not_found
 from galapagos_core.errors import Conflict, environment_not_found
 from galapagos_core.names import ResourceName
+from galapagos_core.secrets import SecretBox
 from galapagos_core.transactions import transactional
 from galapagos_model.catalog import Environment
 from galapagos_model.enums import EnvironmentBackend
+from galapagos_model.queries import clusters as cluster_queries
 from galapagos_model.queries import environments as environment_queries
 from galapagos_model.queries.paging import Page, PageRequest
 
@@ -42,12 +45,19 @@ class EnvironmentCreate(BaseModel):
         max_length=255,
         description="Ray dashboard URL, or 'local' for a Ray the platform starts",
     )
+    ray_token: SecretStr | None = Field(None, description="the Ray dashboard's bearer token")
+    cluster: ResourceName | None = Field(None, description="for kuberay and kserve: the cluster")
     is_protected: bool = False
 
     @model_validator(mode="after")
-    def _ray_address_only_for_ray(self) -> EnvironmentCreate:
-        if self.ray_address is not None and self.backend != EnvironmentBackend.RAY:
-            raise ValueError("ray_address applies only to the 'ray' backend")
+    def _backend_settings(self) -> EnvironmentCreate:
+        if self.backend == EnvironmentBackend.RAY:
+            if self.cluster is not None:
+                raise ValueError("the 'ray' backend takes ray_address, not cluster")
+        elif self.ray_address is not None or self.ray_token is not None:
+            raise ValueError("ray_address and ray_token apply only to the 'ray' backend")
+        elif self.cluster is None:
+            raise ValueError(f"the '{self.backend.value}' backend needs a cluster")
         return self
 
 
@@ -84,7 +94,22 @@ def _snapshot(environment: Environment) -> dict[str, Any]:
     }
 
 
+async def environment_named(name: str) -> Environment:
+    """The environment called ``name``, or 404 ENVIRONMENT_NOT_FOUND."""
+    environment = await environment_queries.environment_by_name(name)
+    if environment is None:
+        raise environment_not_found(name)
+    return environment
+
+
+def ray_token_context(environment: str) -> str:
+    return f"environment:{environment}:ray-token"
+
+
 class EnvironmentService:
+    def __init__(self, secrets: SecretBox) -> None:
+        self.secrets = secrets
+
     async def list(self, actor: Actor, page: PageRequest) -> Page[Environment]:
         return await environment_queries.environments(page)
 
@@ -97,12 +122,22 @@ class EnvironmentService:
     @transactional
     async def create(self, actor: Actor, spec: EnvironmentCreate) -> Environment:
         require_admin(actor, "create environments")
+        cluster = None
+        if spec.cluster is not None:
+            cluster = await cluster_queries.cluster_by_name(spec.cluster)
+            if cluster is None:
+                raise cluster_not_found(spec.cluster)
+        token = spec.ray_token.get_secret_value() if spec.ray_token else None
         try:
             environment = await environment_queries.create_environment(
                 name=spec.name,
                 env_configs=spec.environment_configs.model_dump(exclude_none=True),
                 backend=spec.backend,
                 ray_address=spec.ray_address,
+                ray_token_encrypted=(
+                    self.secrets.seal(token, ray_token_context(spec.name)) if token else None
+                ),
+                cluster=cluster,
                 is_protected=spec.is_protected,
                 created_by_id=actor.user_id,
             )

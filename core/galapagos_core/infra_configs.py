@@ -9,54 +9,27 @@ from tortoise.exceptions import IntegrityError
 
 from galapagos_core import audit
 from galapagos_core.actor import Actor
-from galapagos_core.errors import Conflict, InvalidInput, NotFound, environment_not_found
+from galapagos_core.deploy_specs import ScalingConfig
+from galapagos_core.deployments import DeploymentService
+from galapagos_core.environments import environment_named
+from galapagos_core.errors import Conflict, InvalidInput, NotFound
 from galapagos_core.infra_specs import (
     ApiServeConfig,
-    FastApiConfig,
-    HeadNodeConfig,
     InfraConfigCreate,
     InfraConfigPatch,
-    WorkerNodeConfig,
-    WorkflowServeConfig,
+    ServeConfig,
+    infra_config_not_found,
+    spec_of,
 )
 from galapagos_core.serves import visible_serve
 from galapagos_core.transactions import transactional
-from galapagos_model.catalog import Environment, Serve
+from galapagos_model.catalog import Serve
 from galapagos_model.enums import ProjectRole, ServeType
 from galapagos_model.infra import ApiServeInfraConfig
-from galapagos_model.queries import environments as environment_queries
 from galapagos_model.queries import infra as infra_queries
 from galapagos_model.queries.infra import InfraConfig
 
-ServeConfig = ApiServeConfig | WorkflowServeConfig
 _KEY = {ServeType.API: "api_serve_config", ServeType.WORKFLOW: "workflow_serve_config"}
-
-
-def spec_of(config: InfraConfig) -> ServeConfig:
-    """The wire-shaped spec stored in a config row."""
-    if isinstance(config, ApiServeInfraConfig):
-        return ApiServeConfig(
-            backend_type=config.backend_type,
-            additional_hosts=config.additional_hosts,
-            fast_api_config=FastApiConfig(
-                cores=config.cores,
-                memory=config.memory,
-                node_capacity_type=config.node_capacity_type,
-                min_replicas=config.min_replicas,
-                max_replicas=config.max_replicas,
-                gpus=config.gpus,
-                gpu_type=config.gpu_type,
-                autoscaling_target=config.autoscaling_target,
-            ),
-        )
-    return WorkflowServeConfig(
-        schedule=config.schedule,
-        timezone=config.timezone,
-        head_node_config=HeadNodeConfig.model_validate(config.head_node_config),
-        worker_node_config=[WorkerNodeConfig.model_validate(w) for w in config.worker_node_config],
-        concurrency_policy=config.concurrency_policy,
-        retries=config.retries,
-    )
 
 
 def _columns(spec: ServeConfig) -> dict[str, Any]:
@@ -90,19 +63,13 @@ def _validation_errors(exc: ValidationError, prefix: tuple[str, ...]) -> list[di
     ]
 
 
-def infra_config_not_found(serve: str, env: str) -> NotFound:
-    return NotFound(
-        f"serve '{serve}' has no infra config for environment '{env}'",
-        code="INFRA_CONFIG_NOT_FOUND",
-        serve=serve,
-        env=env,
-    )
-
-
 class InfraConfigService:
+    def __init__(self, deployments: DeploymentService) -> None:
+        self.deployments = deployments
+
     async def get(self, actor: Actor, serve_name: str, env_name: str) -> InfraConfig:
         serve = await visible_serve(actor, serve_name, ProjectRole.VIEWER)
-        environment = await _environment(env_name)
+        environment = await environment_named(env_name)
         config = await infra_queries.config_for(serve, environment.id)
         if config is None:
             raise infra_config_not_found(serve_name, env_name)
@@ -113,7 +80,7 @@ class InfraConfigService:
         self, actor: Actor, serve_name: str, env_name: str, body: InfraConfigCreate
     ) -> InfraConfig:
         serve = await visible_serve(actor, serve_name, ProjectRole.EDITOR)
-        environment = await _environment(env_name)
+        environment = await environment_named(env_name)
         spec = body.api_serve_config if serve.type == ServeType.API else body.workflow_serve_config
         if spec is None:
             raise _wrong_shape(serve)
@@ -143,7 +110,7 @@ class InfraConfigService:
     ) -> InfraConfig:
         """Merge ``body`` into the stored config under a row lock and validate the result."""
         serve = await visible_serve(actor, serve_name, ProjectRole.EDITOR)
-        environment = await _environment(env_name)
+        environment = await environment_named(env_name)
         patch = body.api_serve_config if serve.type == ServeType.API else body.workflow_serve_config
         if patch is None:
             raise _wrong_shape(serve)
@@ -161,6 +128,7 @@ class InfraConfigService:
                 errors=_validation_errors(exc, ("body", _KEY[serve.type])),
             ) from None
         await infra_queries.save_config(config, _columns(spec))
+        await self.deployments.redeploy_active(actor, serve, environment)
         await audit.record(
             actor,
             "infra_config.update",
@@ -174,11 +142,41 @@ class InfraConfigService:
         return config
 
 
-async def _environment(name: str) -> Environment:
-    environment = await environment_queries.environment_by_name(name)
-    if environment is None:
-        raise environment_not_found(name)
-    return environment
+class ScalingService:
+    """Darwin's scaling-config: one policy for every environment of a serve, rolled out to
+    the deployments running there."""
+
+    def __init__(self, deployments: DeploymentService) -> None:
+        self.deployments = deployments
+
+    @transactional
+    async def apply(
+        self, actor: Actor, serve_name: str, policy: ScalingConfig
+    ) -> list[ApiServeInfraConfig]:
+        serve = await visible_serve(actor, serve_name, ProjectRole.EDITOR)
+        if serve.type != ServeType.API:
+            raise _wrong_shape(serve)
+        configs = await infra_queries.api_configs_of(serve.id)
+        if not configs:
+            raise NotFound(
+                f"serve '{serve_name}' has no infra config to scale",
+                code="INFRA_CONFIG_NOT_FOUND",
+                serve=serve_name,
+            )
+        stored = policy.model_dump(mode="json")
+        for config in configs:
+            await infra_queries.save_config(config, {"scaling_policy": stored})
+            await self.deployments.redeploy_active(actor, serve, config.environment)
+        await audit.record(
+            actor,
+            "serve.scale",
+            "serve",
+            resource_id=serve.id,
+            resource_name=serve_name,
+            project=serve.project.name,
+            after=stored,
+        )
+        return configs
 
 
 def _wrong_shape(serve: Serve) -> InvalidInput:

@@ -8,7 +8,10 @@ from typing import Annotated, Any
 from croniter import croniter
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
+from galapagos_core.errors import NotFound
 from galapagos_model.enums import ConcurrencyPolicy, NodeCapacityType, ServingFramework
+from galapagos_model.infra import ApiServeInfraConfig
+from galapagos_model.queries.infra import InfraConfig
 
 _CAPACITY_ALIASES = {"ondemand": "on-demand", "on_demand": "on-demand"}
 
@@ -107,6 +110,45 @@ class WorkflowServeConfig(_Spec):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone '{value}'") from None
         return value
+
+
+ServeConfig = ApiServeConfig | WorkflowServeConfig
+
+
+def spec_of(config: InfraConfig) -> ServeConfig:
+    """The wire-shaped spec stored in a config row."""
+    if isinstance(config, ApiServeInfraConfig):
+        return ApiServeConfig(
+            backend_type=config.backend_type,
+            additional_hosts=config.additional_hosts,
+            fast_api_config=FastApiConfig(
+                cores=config.cores,
+                memory=config.memory,
+                node_capacity_type=config.node_capacity_type,
+                min_replicas=config.min_replicas,
+                max_replicas=config.max_replicas,
+                gpus=config.gpus,
+                gpu_type=config.gpu_type,
+                autoscaling_target=config.autoscaling_target,
+            ),
+        )
+    return WorkflowServeConfig(
+        schedule=config.schedule,
+        timezone=config.timezone,
+        head_node_config=HeadNodeConfig.model_validate(config.head_node_config),
+        worker_node_config=[WorkerNodeConfig.model_validate(w) for w in config.worker_node_config],
+        concurrency_policy=config.concurrency_policy,
+        retries=config.retries,
+    )
+
+
+def infra_config_not_found(serve: str, env: str) -> NotFound:
+    return NotFound(
+        f"serve '{serve}' has no infra config for environment '{env}'",
+        code="INFRA_CONFIG_NOT_FOUND",
+        serve=serve,
+        env=env,
+    )
 
 
 class InfraConfigCreate(BaseModel):

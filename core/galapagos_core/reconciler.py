@@ -19,6 +19,7 @@ import socket
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from tortoise.transactions import in_transaction
 
@@ -33,7 +34,7 @@ from galapagos_model.queries import reconcile as reconcile_queries
 log = logging.getLogger("galapagos.reconciler")
 
 BackendFor = Callable[[Environment], Awaitable[WorkloadBackend]]
-SpecOpener = Callable[[Workload], WorkloadSpec]
+SpecOpener = Callable[[dict[str, Any]], WorkloadSpec]
 
 
 def _now() -> datetime:
@@ -88,7 +89,7 @@ class Reconciler:
         for workload in workloads:
             if workload.desired_state != DesiredState.DEPLOYED:
                 continue
-            spec = self.open_spec(workload)
+            spec = self.open_spec(workload.spec)
             seen = observed.get(workload.name)
             if seen is None or not backend.matches(environment, spec, seen):
                 to_apply.append(spec)

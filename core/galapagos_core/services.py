@@ -7,11 +7,13 @@ from dataclasses import dataclass
 from galapagos_core.artifacts import ArtifactService
 from galapagos_core.audit import AuditService
 from galapagos_core.builds.store import DirectoryStore
+from galapagos_core.clusters import ClusterService
 from galapagos_core.config import Settings
 from galapagos_core.deployments import DeploymentService
 from galapagos_core.environments import EnvironmentService
 from galapagos_core.identity import IdentityService
-from galapagos_core.infra_configs import InfraConfigService
+from galapagos_core.infra_configs import InfraConfigService, ScalingService
+from galapagos_core.one_click import ModelDeployService
 from galapagos_core.projects import ProjectService
 from galapagos_core.secrets import SecretBox, local_key_spec, parse_keys
 from galapagos_core.serves import ServeService
@@ -20,26 +22,36 @@ from galapagos_core.serves import ServeService
 @dataclass(frozen=True)
 class Services:
     settings: Settings
+    secrets: SecretBox
     identity: IdentityService
     projects: ProjectService
     serves: ServeService
     environments: EnvironmentService
+    clusters: ClusterService
     infra_configs: InfraConfigService
+    scaling: ScalingService
     artifacts: ArtifactService
     deployments: DeploymentService
+    model_deploys: ModelDeployService
     audit: AuditService
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
+        secrets = secret_box(settings)
+        deployments = DeploymentService(settings, secrets)
         return cls(
             settings=settings,
+            secrets=secrets,
             identity=IdentityService(settings.auth),
             projects=ProjectService(),
             serves=ServeService(),
-            environments=EnvironmentService(),
-            infra_configs=InfraConfigService(),
+            environments=EnvironmentService(secrets),
+            clusters=ClusterService(secrets),
+            infra_configs=InfraConfigService(deployments),
+            scaling=ScalingService(deployments),
             artifacts=ArtifactService(settings.builds, DirectoryStore(settings.package_dir)),
-            deployments=DeploymentService(settings, secret_box(settings)),
+            deployments=deployments,
+            model_deploys=ModelDeployService(deployments),
             audit=AuditService(),
         )
 

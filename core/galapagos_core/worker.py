@@ -1,27 +1,57 @@
-"""The worker process's loops (today: the build worker), startable inside any event loop."""
+"""The worker process's loops — the build worker and the reconciler — startable inside any
+event loop (``galapagos worker``, or in-process with ``galapagos up``)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
+from galapagos_core.backends.registry import Backends
 from galapagos_core.builds.builders import configured_builders
+from galapagos_core.builds.store import DirectoryStore
 from galapagos_core.builds.worker import BuildWorker
 from galapagos_core.config import Settings
 from galapagos_core.http import HttpClient
+from galapagos_core.reconciler import Reconciler
+from galapagos_core.services import Services
+
+
+@dataclass
+class Worker:
+    builds: BuildWorker
+    reconciler: Reconciler
+    backends: Backends
+
+
+def make_worker(settings: Settings, services: Services, http: HttpClient) -> Worker:
+    backends = Backends(
+        settings, http, services.secrets, DirectoryStore(settings.package_dir), services.deployments
+    )
+    return Worker(
+        builds=BuildWorker(configured_builders(settings, http), settings.builds),
+        reconciler=Reconciler(
+            backends.for_environment, services.deployments.open_spec, settings.reconcile
+        ),
+        backends=backends,
+    )
 
 
 @contextlib.asynccontextmanager
-async def running_worker(settings: Settings) -> AsyncIterator[BuildWorker]:
+async def running_worker(settings: Settings, services: Services) -> AsyncIterator[Worker]:
     """Run the worker loops in the background for the duration of the block."""
     http = HttpClient(timeout=settings.builds.external.timeout_seconds)
-    worker = BuildWorker(configured_builders(settings, http), settings.builds)
+    worker = make_worker(settings, services, http)
     stop = asyncio.Event()
-    task = asyncio.create_task(worker.run(stop), name="build-worker")
+    tasks = [
+        asyncio.create_task(worker.builds.run(stop), name="build-worker"),
+        asyncio.create_task(worker.reconciler.run(stop), name="reconciler"),
+    ]
     try:
         yield worker
     finally:
         stop.set()
-        await task
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await worker.backends.close()
         await http.close()

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from pydantic import BaseModel
+from pydantic import BaseModel, PrivateAttr
 
 from galapagos_model.catalog import Environment
 from galapagos_model.enums import ArtifactKind, NodeCapacityType, WorkloadState
@@ -39,7 +39,20 @@ class WorkloadSpec(BaseModel):
     gpus: int = 0
     gpu_type: str | None = None
     node_capacity: NodeCapacityType = NodeCapacityType.SPOT
+    # As stored: values of secret-looking names are sealed (galapagos_core.secrets).
     env_vars: dict[str, str] = {}
+    _opened_env: dict[str, str] | None = PrivateAttr(default=None)
+
+    def with_opened_env(self, values: dict[str, str]) -> WorkloadSpec:
+        """A copy that renders ``values`` as its environment (the hash stays the stored one)."""
+        copy = self.model_copy()
+        copy._opened_env = values
+        return copy
+
+    @property
+    def environment_values(self) -> dict[str, str]:
+        """What the backend sets in the process environment."""
+        return self._opened_env if self._opened_env is not None else self.env_vars
 
     def digest(self) -> str:
         """A stable hash of everything that should make the backend change."""
@@ -88,3 +101,17 @@ class WorkloadBackend(Protocol):
 
     async def delete(self, environment: Environment, names: list[str]) -> None:
         """Remove these objects (idempotent: absent ones are fine)."""
+
+
+def contains(live: Any, wanted: Any) -> bool:
+    """``wanted``'s keys and values all appear in ``live``: backends add defaults of their
+    own, so a live object matches when everything the platform set is still there."""
+    if isinstance(wanted, dict):
+        return isinstance(live, dict) and all(contains(live.get(k), v) for k, v in wanted.items())
+    if isinstance(wanted, list):
+        return (
+            isinstance(live, list)
+            and len(live) == len(wanted)
+            and all(contains(a, b) for a, b in zip(live, wanted, strict=True))
+        )
+    return bool(live == wanted)

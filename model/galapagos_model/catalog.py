@@ -60,7 +60,7 @@ class Environment(Entity):
 
 
 class Cluster(Entity):
-    """A Kubernetes cluster; its kubeconfig is stored encrypted and never returned."""
+    """A Kubernetes cluster. Its kubeconfig is stored encrypted and never returned."""
 
     name = fields.CharField(max_length=50, unique=True)
     api_server_url = fields.CharField(max_length=255)

@@ -56,15 +56,17 @@ class Deployment(Entity):
     # index allows at most one deployment in flight per (serve, environment).
     inflight_key = fields.CharField(max_length=80, null=True, unique=True)
 
+    events: fields.ReverseRelation[DeploymentEvent]
+
     class Meta:
         table = "deployments"
         indexes = (("serve_id", "created_at"), ("serve_id", "status"))
 
 
 class Workload(Entity):
-    """The object a serve has on an environment's backend: a Ray Serve application, a
-    RayService or an InferenceService. ``spec`` is what should run there, taken from
-    ``deployment``; the reconciler makes the backend match it and records what it sees."""
+    """The object a serve has on an environment's backend (a Ray Serve application, a
+    RayService or an InferenceService). The spec is what should run there, taken from the
+    deployment, and the reconciler makes the backend match it and records what it sees."""
 
     environment: fields.ForeignKeyRelation[Environment] = fields.ForeignKeyField(
         "models.Environment", related_name="workloads", on_delete=fields.RESTRICT

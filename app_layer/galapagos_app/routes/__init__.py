@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 from galapagos_app.endpoints import Router
-from galapagos_app.routes import artifacts, deployments, environments, identity, serves
+from galapagos_app.routes import (
+    artifacts,
+    clusters,
+    deploy,
+    deployments,
+    environments,
+    identity,
+    serves,
+)
 
 ROUTERS: list[Router] = [
     serves.router,
+    deploy.router,
     deployments.router,
     artifacts.router,
     environments.router,
+    clusters.router,
     identity.router,
 ]

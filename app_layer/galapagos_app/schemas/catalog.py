@@ -8,12 +8,12 @@ from uuid import UUID
 from pydantic import BaseModel, Field
 
 from galapagos_app.schemas.common import ReadModel, Timestamp
-from galapagos_core.infra_configs import spec_of
 from galapagos_core.infra_specs import (
     ApiServeConfig,
     FastApiConfig,
     HeadNodeConfig,
     WorkerNodeConfig,
+    spec_of,
 )
 from galapagos_model.enums import (
     ConcurrencyPolicy,

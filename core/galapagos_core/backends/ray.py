@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from galapagos_core.http import HttpClient, HttpError
-from galapagos_core.workloads import BackendError, Observed, WorkloadSpec
+from galapagos_core.workloads import BackendError, Observed, WorkloadSpec, contains
 from galapagos_model.catalog import Environment
 from galapagos_model.enums import ArtifactKind, WorkloadState
 
@@ -29,12 +29,20 @@ _STATES = {
 
 
 class RayEndpoint:
-    """Where an environment's Ray is: dashboard URL, bearer token, Serve's public URL."""
+    """Where an environment's Ray is: dashboard URL, bearer token, Serve's public URL, and
+    the HTTP options Serve should start with (None: keep whatever the cluster runs)."""
 
-    def __init__(self, dashboard: str, token: str | None, serve_url: str) -> None:
+    def __init__(
+        self,
+        dashboard: str,
+        token: str | None,
+        serve_url: str,
+        http_options: dict[str, Any] | None = None,
+    ) -> None:
         self.dashboard = dashboard.rstrip("/")
         self.token = token
         self.serve_url = serve_url.rstrip("/")
+        self.http_options = http_options
 
 
 Resolver = Callable[[Environment], Awaitable[RayEndpoint]]
@@ -50,8 +58,8 @@ def render(spec: WorkloadSpec, runtime_url: str, default_cpus: float) -> dict[st
     else:
         args["model_uri"] = spec.model_uri
         args["model_format"] = spec.model_format
-    if spec.env_vars:
-        runtime_env["env_vars"] = spec.env_vars
+    if spec.environment_values:
+        runtime_env["env_vars"] = spec.environment_values
     deployment: dict[str, Any] = {
         "name": "model",
         "ray_actor_options": {
@@ -78,17 +86,14 @@ def render(spec: WorkloadSpec, runtime_url: str, default_cpus: float) -> dict[st
     }
 
 
-def _contains(live: Any, wanted: Any) -> bool:
-    """``wanted``'s keys and values are all in ``live`` (Ray adds defaults of its own)."""
-    if isinstance(wanted, dict):
-        return isinstance(live, dict) and all(_contains(live.get(k), v) for k, v in wanted.items())
-    if isinstance(wanted, list):
-        return (
-            isinstance(live, list)
-            and len(live) == len(wanted)
-            and all(_contains(a, b) for a, b in zip(live, wanted, strict=True))
-        )
-    return bool(live == wanted)
+def _message(app: dict[str, Any]) -> str | None:
+    """The application's message with its deployments' (where Ray puts the traceback)."""
+    parts = [app.get("message") or ""]
+    for name, deployment in (app.get("deployments") or {}).items():
+        if deployment.get("message"):
+            parts.append(f"{name}: {deployment['message']}")
+    text = "\n".join(part for part in parts if part).strip()
+    return text[-4000:] or None
 
 
 class RayBackend:
@@ -132,13 +137,13 @@ class RayBackend:
                 spec_hash=marker.get("spec_hash"),
                 live=config,
                 url=f"{endpoint.serve_url}{app.get('route_prefix') or config.get('route_prefix')}",
-                message=app.get("message") or None,
+                message=_message(app),
                 external_id=name,
             )
         return found
 
     def matches(self, environment: Environment, spec: WorkloadSpec, observed: Observed) -> bool:
-        return observed.spec_hash == spec.digest() and _contains(
+        return observed.spec_hash == spec.digest() and contains(
             observed.live, {k: v for k, v in self._rendered(spec).items() if k != "runtime_env"}
         )
 
@@ -166,10 +171,10 @@ class RayBackend:
             if app.get("deployed_app_config")
         }
         body: dict[str, Any] = {"applications": list(change(current).values())}
-        if details.get("http_options"):
-            body["http_options"] = {
-                k: v for k, v in details["http_options"].items() if k in ("host", "port")
-            }
+        running = details.get("http_options") or {}
+        options = endpoint.http_options or {k: running[k] for k in ("host", "port") if k in running}
+        if options:
+            body["http_options"] = options
         if details.get("proxy_location"):
             body["proxy_location"] = details["proxy_location"]
         await self._call("PUT", endpoint, body)

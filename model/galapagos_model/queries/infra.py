@@ -34,3 +34,13 @@ async def create_config(
 async def save_config(config: InfraConfig, values: dict[str, Any]) -> None:
     config.update_from_dict(values)
     await config.save()
+
+
+async def api_configs_of(serve_id: UUID) -> list[ApiServeInfraConfig]:
+    """The serve's api configs, row-locked, with their environments."""
+    return (
+        await ApiServeInfraConfig.filter(serve_id=serve_id)
+        .select_for_update()
+        .select_related("environment")
+        .order_by("created_at")
+    )

@@ -1,0 +1,186 @@
+"""What the KubeRay and KServe backends share: one custom resource per workload, listed by
+label (one list call per pass), created, merge-patched and deleted with kubernetes-asyncio,
+and one API client per cluster, rebuilt when the cluster's record changes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from kubernetes_asyncio import client, config
+from kubernetes_asyncio.client.rest import ApiException
+
+from galapagos_core.naming import MANAGED_BY, label_value
+from galapagos_core.workloads import BackendError, Observed, WorkloadSpec, contains
+from galapagos_model.catalog import Cluster, Environment
+
+SPEC_HASH = "galapagos.io/spec-hash"
+MERGE_PATCH = "application/merge-patch+json"
+KubeconfigOpener = Callable[[Cluster], dict[str, Any]]
+
+
+class KubeClients:
+    """One ApiClient per cluster, rebuilt when the cluster's record (kubeconfig) changes."""
+
+    def __init__(self, open_kubeconfig: KubeconfigOpener) -> None:
+        self.open_kubeconfig = open_kubeconfig
+        self._clients: dict[Any, tuple[Any, client.ApiClient]] = {}
+
+    async def for_cluster(self, cluster: Cluster) -> client.ApiClient:
+        cached = self._clients.get(cluster.id)
+        if cached is not None and cached[0] == cluster.updated_at:
+            return cached[1]
+        if cached is not None:
+            await cached[1].close()
+        api = await config.new_client_from_config_dict(self.open_kubeconfig(cluster))
+        self._clients[cluster.id] = (cluster.updated_at, api)
+        return api
+
+    async def close(self) -> None:
+        for _, api in self._clients.values():
+            await api.close()
+        self._clients.clear()
+
+
+@dataclass(frozen=True)
+class Resource:
+    group: str
+    version: str
+    plural: str
+    kind: str
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}"
+
+
+def namespace_of(environment: Environment) -> str:
+    return str(environment.env_configs.get("namespace") or "default")
+
+
+def node_selector(environment: Environment, spec: WorkloadSpec) -> dict[str, str]:
+    """Pods land on the capacity asked for: on-demand means on-demand, never spot."""
+    key = str(environment.env_configs.get("capacity_label") or "karpenter.sh/capacity-type")
+    selector = {key: spec.node_capacity.value}
+    if spec.gpu_type:
+        selector["nvidia.com/gpu.product"] = spec.gpu_type
+    return selector
+
+
+class CustomResourceBackend:
+    """A backend whose workloads are custom resources of one kind."""
+
+    resource: Resource
+
+    def __init__(self, clients: KubeClients) -> None:
+        self.clients = clients
+
+    def render(self, environment: Environment, spec: WorkloadSpec) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def read_status(self, live: dict[str, Any]) -> tuple[Any, str | None, str | None]:
+        """(WorkloadState, url, message) from a live object."""
+        raise NotImplementedError
+
+    def manifest(self, environment: Environment, spec: WorkloadSpec) -> dict[str, Any]:
+        body = self.render(environment, spec)
+        body["metadata"].setdefault("annotations", {})[SPEC_HASH] = spec.digest()
+        return body
+
+    async def _api(self, environment: Environment) -> client.CustomObjectsApi:
+        if environment.cluster is None:
+            raise BackendError(f"environment '{environment.name}' has no cluster")
+        return client.CustomObjectsApi(await self.clients.for_cluster(environment.cluster))
+
+    async def observe(self, environment: Environment) -> dict[str, Observed]:
+        api = await self._api(environment)
+        selector = (
+            f"{MANAGED_BY}=galapagos,galapagos.io/environment={label_value(environment.name)}"
+        )
+        r = self.resource
+        try:
+            listing = await api.list_namespaced_custom_object(
+                r.group, r.version, namespace_of(environment), r.plural, label_selector=selector
+            )
+        except (ApiException, aiohttp.ClientError) as exc:
+            raise BackendError(f"listing {r.plural}: {exc}") from exc
+        found: dict[str, Observed] = {}
+        for item in listing.get("items", []):
+            metadata = item.get("metadata", {})
+            state, url, message = self.read_status(item)
+            found[metadata["name"]] = Observed(
+                name=metadata["name"],
+                state=state,
+                spec_hash=(metadata.get("annotations") or {}).get(SPEC_HASH),
+                live=item,
+                url=url,
+                message=message,
+                external_id=metadata.get("uid"),
+            )
+        return found
+
+    def matches(self, environment: Environment, spec: WorkloadSpec, observed: Observed) -> bool:
+        wanted = self.manifest(environment, spec)["spec"]
+        return observed.spec_hash == spec.digest() and contains(observed.live.get("spec"), wanted)
+
+    async def apply(self, environment: Environment, specs: list[WorkloadSpec]) -> None:
+        api = await self._api(environment)
+        r, namespace = self.resource, namespace_of(environment)
+        for spec in specs:
+            body = self.manifest(environment, spec)
+            try:
+                await api.create_namespaced_custom_object(
+                    r.group, r.version, namespace, r.plural, body
+                )
+            except ApiException as exc:
+                if exc.status != 409:
+                    raise BackendError(f"creating {r.kind} {spec.name}: {exc.reason}") from exc
+                await self._patch(api, namespace, spec.name, body)
+            except aiohttp.ClientError as exc:
+                raise BackendError(f"creating {r.kind} {spec.name}: {exc}") from exc
+
+    async def _patch(
+        self, api: client.CustomObjectsApi, namespace: str, name: str, body: dict[str, Any]
+    ) -> None:
+        r = self.resource
+        try:
+            await api.patch_namespaced_custom_object(
+                r.group,
+                r.version,
+                namespace,
+                r.plural,
+                name,
+                {
+                    "metadata": {
+                        "labels": body["metadata"]["labels"],
+                        "annotations": body["metadata"]["annotations"],
+                    },
+                    "spec": body["spec"],
+                },
+                _content_type=MERGE_PATCH,  # type: ignore[call-arg]
+            )
+        except (ApiException, aiohttp.ClientError) as exc:
+            raise BackendError(f"updating {r.kind} {name}: {exc}") from exc
+
+    async def delete(self, environment: Environment, names: list[str]) -> None:
+        api = await self._api(environment)
+        r, namespace = self.resource, namespace_of(environment)
+        for name in names:
+            try:
+                await api.delete_namespaced_custom_object(
+                    r.group, r.version, namespace, r.plural, name
+                )
+            except ApiException as exc:
+                if exc.status != 404:
+                    raise BackendError(f"deleting {r.kind} {name}: {exc.reason}") from exc
+            except aiohttp.ClientError as exc:
+                raise BackendError(f"deleting {r.kind} {name}: {exc}") from exc
+
+
+def condition(live: dict[str, Any], kind: str) -> dict[str, Any] | None:
+    for item in (live.get("status") or {}).get("conditions") or []:
+        if item.get("type") == kind:
+            return dict(item)
+    return None

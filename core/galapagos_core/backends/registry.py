@@ -1,0 +1,94 @@
+"""Which backend serves an environment, with the clients backends share in one process."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+from pathlib import Path
+
+from galapagos_core.backends.kserve import KServeBackend
+from galapagos_core.backends.kuberay import KubeRayBackend
+from galapagos_core.backends.kubernetes import KubeClients
+from galapagos_core.backends.local_ray import LocalRay
+from galapagos_core.backends.ray import RayBackend, RayEndpoint
+from galapagos_core.builds import packaging
+from galapagos_core.builds.store import PackageStore
+from galapagos_core.clusters import ClusterService
+from galapagos_core.config import Settings
+from galapagos_core.deployments import DeploymentService
+from galapagos_core.environments import ray_token_context
+from galapagos_core.http import HttpClient
+from galapagos_core.secrets import SecretBox
+from galapagos_core.workloads import WorkloadBackend
+from galapagos_model.catalog import Environment
+from galapagos_model.enums import EnvironmentBackend
+
+
+class Backends:
+    def __init__(
+        self,
+        settings: Settings,
+        http: HttpClient,
+        secrets: SecretBox,
+        store: PackageStore,
+        deployments: DeploymentService,
+    ) -> None:
+        self.settings = settings
+        self.secrets = secrets
+        self.store = store
+        self.deployments = deployments
+        self.local_ray = LocalRay(settings.ray, settings.data_dir, http)
+        self.kube = KubeClients(ClusterService(secrets).kubeconfig)
+        self._runtime_url: str | None = None
+        self._lock = asyncio.Lock()
+        cpus = settings.ray.replica_cpus
+        self.ray = RayBackend(http, self._ray_endpoint, self.runtime_url, default_cpus=cpus)
+        self.kserve = KServeBackend(self.kube)
+
+    async def for_environment(self, environment: Environment) -> WorkloadBackend:
+        if environment.backend == EnvironmentBackend.RAY:
+            return self.ray
+        if environment.backend == EnvironmentBackend.KSERVE:
+            return self.kserve
+        return KubeRayBackend(
+            self.kube, await self.runtime_url(), default_cpus=self.settings.ray.replica_cpus
+        )
+
+    async def _ray_endpoint(self, environment: Environment) -> RayEndpoint:
+        if environment.ray_address == "local":
+            return await self.local_ray.ensure_started()
+        token = (
+            self.secrets.open(environment.ray_token_encrypted, ray_token_context(environment.name))
+            if environment.ray_token_encrypted
+            else None
+        )
+        address = str(environment.ray_address or "")
+        serve_url = str(environment.env_configs.get("serve_url") or "")
+        return RayEndpoint(address, token, serve_url)
+
+    async def runtime_url(self) -> str:
+        """The runtime package (galapagos_runtime) in the store, published once per process."""
+        async with self._lock:
+            if self._runtime_url is None:
+                package = await asyncio.to_thread(self._zip_runtime)
+                await self.store.put(package.path, package.sha256)
+                self._runtime_url = self.deployments.package_url(package.sha256)
+            return self._runtime_url
+
+    def _zip_runtime(self) -> packaging.Package:
+        found = importlib.util.find_spec("galapagos_runtime")
+        assert found is not None
+        assert found.origin is not None
+        module = Path(found.origin).parent
+        names = [
+            f"{module.name}/{path.relative_to(module).as_posix()}"
+            for path in sorted(module.rglob("*"))
+            if path.is_file() and "__pycache__" not in path.parts
+        ]
+        work = self.settings.data_dir / "builds"
+        work.mkdir(parents=True, exist_ok=True)
+        return packaging.package_tree(module.parent, names, 10**8, work / "runtime.zip")
+
+    async def close(self) -> None:
+        await self.local_ray.stop()
+        await self.kube.close()
