@@ -28,6 +28,7 @@ from galapagos_core.builds.worker import BuildWorker
 from galapagos_core.config import Settings, load_settings
 from galapagos_core.http import HttpClient
 from galapagos_core.identity import IdentityService
+from galapagos_core.worker import Worker, make_worker
 from tests.factories import Factory
 
 TEST_DB = os.environ.get("GALAPAGOS_TEST_DB", "sqlite")
@@ -70,8 +71,12 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         "data_dir": data_dir,
         "api": {"host": "127.0.0.1", "port": port, "public_url": f"http://127.0.0.1:{port}"},
         "ray": {
-            "dashboard_port": _free_port(), "gcs_port": _free_port(), "serve_port": _free_port(),
-            "client_port": _free_port(), "agent_port": _free_port(), "num_cpus": 2,
+            "dashboard_port": _free_port(),
+            "gcs_port": _free_port(),
+            "serve_port": _free_port(),
+            "client_port": _free_port(),
+            "agent_port": _free_port(),
+            "num_cpus": 2,
         },
         "reconcile": {"interval_seconds": 0.3},
         "builds": {"allow_local_sources": True, "max_source_mb": 1, "poll_interval_seconds": 0.05},
@@ -198,3 +203,30 @@ async def build_worker(settings: Settings) -> AsyncIterator[BuildWorker]:
     http = HttpClient(timeout=5)
     yield BuildWorker(configured_builders(settings, http), settings.builds)
     await http.close()
+
+
+@pytest.fixture(scope="session")
+async def worker_parts(
+    settings: Settings, server: tuple[str, _StatefulApp]
+) -> AsyncIterator[Worker]:
+    """One worker (reconciler, builds, backends) for the session: its local Ray head starts
+    on first use and stops when the session ends."""
+    http = HttpClient(timeout=30)
+    services = server[1].state["services"]
+    worker = make_worker(settings, services, http)
+    yield worker
+    await worker.backends.close()
+    await http.close()
+
+
+@pytest.fixture
+async def running(worker_parts: Worker) -> AsyncIterator[Worker]:
+    """The session's worker loops, running in the background for one test."""
+    stop = asyncio.Event()
+    tasks = [
+        asyncio.create_task(worker_parts.builds.run(stop)),
+        asyncio.create_task(worker_parts.reconciler.run(stop)),
+    ]
+    yield worker_parts
+    stop.set()
+    await asyncio.gather(*tasks)

@@ -35,4 +35,5 @@ def test_model_docstrings_are_safe_table_comments() -> None:
     assert Tortoise.apps is not None
     for model in Tortoise.apps.get_models_iterable():
         doc = model.__doc__ or ""
-        assert ";" not in doc and "`" not in doc, model.__name__
+        assert ";" not in doc, model.__name__
+        assert "`" not in doc, model.__name__

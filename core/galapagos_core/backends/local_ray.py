@@ -7,11 +7,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import hashlib
 import logging
 import os
 import secrets
 import signal
 import sys
+import tempfile
 from pathlib import Path
 
 from galapagos_core.backends.ray import RayEndpoint
@@ -38,6 +40,12 @@ class LocalRay:
         self.http = http
         self.process: asyncio.subprocess.Process | None = None
         self._lock = asyncio.Lock()
+
+    @property
+    def session_dir(self) -> Path:
+        # Ray's unix sockets live here and their paths may not exceed 107 bytes.
+        digest = hashlib.sha256(str(self.dir).encode()).hexdigest()[:10]
+        return Path(tempfile.gettempdir()) / f"galapagos-ray-{digest}"
 
     @property
     def dashboard(self) -> str:
@@ -113,7 +121,7 @@ class LocalRay:
             "--include-dashboard=true",
             "--disable-usage-stats",
             f"--object-store-memory={s.object_store_mb * 1024 * 1024}",
-            f"--temp-dir={self.dir / 'session'}",
+            f"--temp-dir={self.session_dir}",
         ]
         if s.num_cpus is not None:
             command.append(f"--num-cpus={s.num_cpus:g}")
