@@ -4,6 +4,10 @@ undeploy; failures keep the previous version serving; one-click model deploys.""
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +16,11 @@ import joblib
 import pytest
 from sklearn.linear_model import LogisticRegression
 
+from galapagos_core.config import Settings
 from galapagos_core.worker import Worker
+from galapagos_model.deployments import ActiveDeployment, Deployment
+from galapagos_model.enums import DeploymentStatus
+from tests.conftest import MYSQL_URL, TEST_DB
 from tests.factories import bearer
 from tests.gitrepos import commit, make_repo
 
@@ -236,3 +244,166 @@ async def test_one_click_sklearn_model(
             json={"serve_name": "iris", "artifact_version": "m1", "env": "local"},
         )
     )
+
+
+async def _put_apps(worker: Worker, change: Any) -> None:
+    """Change Ray's applications behind the platform's back, with Ray's own API."""
+    endpoint = worker.backends.local_ray.endpoint()
+    headers = {"Authorization": f"Bearer {endpoint.token}"}
+    async with httpx.AsyncClient() as client:
+        details = (
+            await client.get(f"{endpoint.dashboard}/api/serve/applications/", headers=headers)
+        ).json()
+        apps = [a["deployed_app_config"] for a in details["applications"].values()]
+        response = await client.put(
+            f"{endpoint.dashboard}/api/serve/applications/",
+            headers=headers,
+            json={
+                "applications": change(apps),
+                "http_options": endpoint.http_options,
+                "proxy_location": details.get("proxy_location", "HeadOnly"),
+            },
+        )
+        assert response.status_code == 200, response.text
+
+
+async def _until(check: Any, seconds: float = 60) -> None:
+    for _ in range(int(seconds / 0.25)):
+        if await check():
+            return
+        await asyncio.sleep(0.25)
+    raise AssertionError("condition not reached")
+
+
+async def test_drift_is_repaired_and_orphans_removed(
+    api: httpx.AsyncClient, admin: str, worker_parts: Worker, tmp_path: Path
+) -> None:
+    worker = worker_parts  # driven pass by pass, to see each repair
+    repo = make_repo(tmp_path / "repo", {"main.py": MODEL.format(version="v1")})
+    await _setup(api, admin)
+    job = await _ok(
+        await api.post(
+            "/api/v1/artifact",
+            headers=bearer(admin),
+            json={
+                "serve_name": "iris",
+                "version": "v1",
+                "github_repo_url": f"file://{repo}",
+                "import_path": "main:Model",
+            },
+        )
+    )
+    assert await worker.builds.run_once() == 1
+    deployed = await _ok(
+        await api.post(
+            "/api/v1/serve/iris/deploy",
+            headers=bearer(admin),
+            json={"env": "local", "artifact_version": "v1"},
+        )
+    )
+    await _until(lambda: _active(api, admin, deployed["deployment_id"], worker), 120)
+    iris = (await _ray_apps(worker))["iris"]["deployed_app_config"]
+    assert job["job_id"]
+
+    # Deleted behind the platform's back: the next pass recreates it.
+    await _put_apps(worker, lambda apps: [a for a in apps if a["name"] != "iris"])
+    await _until(lambda: _has(worker, "iris", absent=True), 30)
+    await worker.reconciler.run_once()
+    await _until(lambda: _has(worker, "iris"))
+    assert await _predict(deployed["service_url"]) == ["v1"]
+
+    # A managed application nobody wants any more: the next pass removes it.
+    orphan = {**iris, "name": "orphan", "route_prefix": "/orphan"}
+    await _put_apps(worker, lambda apps: [*apps, orphan])
+    await _until(lambda: _has(worker, "orphan"), 30)
+    await worker.reconciler.run_once()
+    await _until(lambda: _has(worker, "orphan", absent=True))
+    assert await _has(worker, "iris")
+    await _ok(await api.post("/api/v1/serve/iris/undeploy/local", headers=bearer(admin)))
+    await worker.reconciler.run_once()
+
+
+async def _active(api: httpx.AsyncClient, admin: str, deployment_id: str, worker: Worker) -> bool:
+    await worker.reconciler.run_once()
+    detail = await _ok(
+        await api.get(f"/api/v1/serve/iris/deployments/{deployment_id}", headers=bearer(admin))
+    )
+    return bool(detail["status"] == "ACTIVE")
+
+
+async def _has(worker: Worker, name: str, *, absent: bool = False) -> bool:
+    return (name in await _ray_apps(worker)) != absent
+
+
+async def test_killed_worker_between_apply_and_ready_converges(
+    api: httpx.AsyncClient, admin: str, worker_parts: Worker, settings: Settings, tmp_path: Path
+) -> None:
+    worker = worker_parts
+    repo = make_repo(tmp_path / "repo", {"main.py": MODEL.format(version="v1")})
+    await _setup(api, admin)
+    await _ok(
+        await api.post(
+            "/api/v1/artifact",
+            headers=bearer(admin),
+            json={
+                "serve_name": "iris",
+                "version": "v1",
+                "github_repo_url": f"file://{repo}",
+                "import_path": "main:Model",
+            },
+        )
+    )
+    assert await worker.builds.run_once() == 1
+    await worker.backends.local_ray.ensure_started()
+    deployed = await _ok(
+        await api.post(
+            "/api/v1/serve/iris/deploy",
+            headers=bearer(admin),
+            json={"env": "local", "artifact_version": "v1"},
+        )
+    )
+
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("GALAPAGOS_", "MYSQL_"))},
+        "ENV": "test",
+        "GALAPAGOS_DATA_DIR": str(settings.data_dir),
+        "GALAPAGOS_API__PUBLIC_URL": str(settings.api.public_url),
+        "GALAPAGOS_RECONCILE__LEASE_SECONDS": "2",
+        "GALAPAGOS_RECONCILE__INTERVAL_SECONDS": "0.2",
+        **{
+            f"GALAPAGOS_RAY__{k.upper()}": str(v)
+            for k, v in settings.ray.model_dump().items()
+            if v is not None
+        },
+    }
+    if TEST_DB == "mysql":
+        env["GALAPAGOS_DATABASE__URL"] = MYSQL_URL
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "galapagos_app.cli",
+        "worker",
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:  # applied, not yet observed ready: kill it there
+        for _ in range(600):
+            if (
+                await Deployment.get(id=deployed["deployment_id"])
+            ).status != DeploymentStatus.PENDING:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        await process.wait()
+    assert (await Deployment.get(id=deployed["deployment_id"])).status == DeploymentStatus.DEPLOYING
+
+    await asyncio.sleep(2.5)  # the dead worker's environment lease runs out
+    await _until(lambda: _active(api, admin, deployed["deployment_id"], worker), 120)
+    assert [name for name in await _ray_apps(worker) if name == "iris"] == ["iris"]
+    assert await ActiveDeployment.all().count() == 1
+    assert await Deployment.filter(status=DeploymentStatus.ACTIVE).count() == 1
+    assert await _predict(deployed["service_url"]) == ["v1"]
+    await _ok(await api.post("/api/v1/serve/iris/undeploy/local", headers=bearer(admin)))
+    await worker.reconciler.run_once()

@@ -14,6 +14,7 @@ import uvicorn
 
 from galapagos_core import database
 from galapagos_core.config import Settings, load_settings
+from galapagos_core.environments import ensure_local_environment
 from galapagos_core.errors import ConfigError
 from galapagos_core.identity import IdentityService
 from galapagos_core.log import configure_logging
@@ -36,6 +37,7 @@ async def _bootstrap(settings: Settings) -> str | None:
     await database.connect(settings)
     try:
         issued = await IdentityService(settings.auth).bootstrap_admin()
+        await ensure_local_environment()
     finally:
         await database.close()
     return issued.secret if issued else None
@@ -59,6 +61,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     secret = asyncio.run(_bootstrap(settings))
     host = settings.api.host
     port = _free_port(host, args.port if args.port is not None else settings.api.port)
+    settings = settings.model_copy(update={"api": settings.api.model_copy(update={"port": port})})
     url = f"http://{host}:{port}"
     _say(f"API:  {url}   (docs: {url}/docs)")
     if secret:
@@ -67,6 +70,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     else:
         _say("Admin token: issued at first start; make a new one with")
         _say(f"  galapagos token create --user admin --admin   (data dir {settings.data_dir})")
+    _say("Environment 'local' runs serves on a Ray head started here on first deploy.")
     from galapagos_app.main import create_app
 
     app = create_app(settings, with_worker=True)

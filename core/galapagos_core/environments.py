@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
@@ -100,6 +101,18 @@ async def environment_named(name: str) -> Environment:
     if environment is None:
         raise environment_not_found(name)
     return environment
+
+
+async def ensure_local_environment() -> None:
+    """The embedded default's environment: Ray on this machine, started on first use."""
+    if await environment_queries.environment_by_name("local") is None:
+        with contextlib.suppress(IntegrityError):
+            await environment_queries.create_environment(
+                name="local",
+                backend=EnvironmentBackend.RAY,
+                ray_address="local",
+                env_configs={"namespace": "default"},
+            )
 
 
 def ray_token_context(environment: str) -> str:

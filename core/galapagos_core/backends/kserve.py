@@ -12,6 +12,7 @@ from galapagos_core.backends.kubernetes import (
     condition,
     namespace_of,
     node_selector,
+    status_is_current,
 )
 from galapagos_core.workloads import WorkloadSpec
 from galapagos_model.catalog import Environment
@@ -77,15 +78,24 @@ class KServeBackend(CustomResourceBackend):
         }
 
     def read_status(self, live: dict[str, Any]) -> tuple[WorkloadState, str | None, str | None]:
+        status = live.get("status") or {}
+        url = status.get("url")
         ready = condition(live, "Ready")
-        url = (live.get("status") or {}).get("url")
-        if ready is None:
+        if ready is None or not status_is_current(live):
             return WorkloadState.DEPLOYING, url, None
         if ready.get("status") == "True":
             return WorkloadState.READY, url, None
-        message = ready.get("message") or ready.get("reason")
-        failed = ready.get("reason") in ("RevisionFailed", "InferenceServiceFailed") or any(
-            c.get("status") == "False" and c.get("reason", "").endswith("Failed")
-            for c in (live.get("status") or {}).get("conditions") or []
+        failing = [
+            c
+            for c in status.get("conditions") or []
+            if c.get("status") == "False" and str(c.get("reason") or "").endswith("Failed")
+        ]
+        failed = ready.get("reason") in ("RevisionFailed", "InferenceServiceFailed") or bool(
+            failing
+        )
+        message = (
+            ready.get("message")
+            or next((c["message"] for c in failing if c.get("message")), None)
+            or ready.get("reason")
         )
         return (WorkloadState.FAILED if failed else WorkloadState.DEPLOYING), url, message

@@ -15,6 +15,7 @@ from galapagos_core.backends.kubernetes import (
     condition,
     namespace_of,
     node_selector,
+    status_is_current,
 )
 from galapagos_core.backends.ray import render as render_application
 from galapagos_core.workloads import WorkloadSpec
@@ -97,18 +98,33 @@ class KubeRayBackend(CustomResourceBackend):
 
     def read_status(self, live: dict[str, Any]) -> tuple[WorkloadState, str | None, str | None]:
         status = live.get("status") or {}
-        apps = (status.get("activeServiceStatus") or {}).get("applicationStatuses") or {}
-        failed = [
-            f"{n}: {a.get('message') or a.get('status')}"
-            for n, a in apps.items()
-            if a.get("status") in ("DEPLOY_FAILED", "UNHEALTHY")
-        ]
         name = (live.get("metadata") or {}).get("name", "")
         namespace = (live.get("metadata") or {}).get("namespace", "")
         url = f"http://{name}-serve-svc.{namespace}.svc:8000"
+        if not status_is_current(live):
+            return WorkloadState.DEPLOYING, url, None
+        # During a zero-downtime upgrade the new version runs on the pending cluster while
+        # the active one (and the Ready condition) still describes the old version.
+        active = status.get("activeServiceStatus") or {}
+        pending = status.get("pendingServiceStatus") or {}
+        failed = [
+            f"{n}: {a.get('message') or a.get('status')}"
+            for service in (pending, active)
+            for n, a in (service.get("applicationStatuses") or {}).items()
+            if a.get("status") in ("DEPLOY_FAILED", "UNHEALTHY")
+        ]
         if failed:
             return WorkloadState.FAILED, url, "; ".join(failed)
+        upgrading = bool(pending.get("rayClusterName")) or (
+            (condition(live, "UpgradeInProgress") or {}).get("status") == "True"
+        )
+        app = (active.get("applicationStatuses") or {}).get(name)
         ready = condition(live, "Ready")
-        if ready is not None and ready.get("status") == "True":
+        if (
+            ready is not None
+            and ready.get("status") == "True"
+            and not upgrading
+            and (app is None or app.get("status") == "RUNNING")
+        ):
             return WorkloadState.READY, url, None
         return WorkloadState.DEPLOYING, url, (ready or {}).get("message")

@@ -144,8 +144,14 @@ class CustomResourceBackend:
     async def _patch(
         self, api: client.CustomObjectsApi, namespace: str, name: str, body: dict[str, Any]
     ) -> None:
+        """Merge-patch the live object to ``body``: a merge patch only adds and overwrites, so
+        what the live spec has and ``body`` does not (an autoscaling target dropped, a model
+        replaced by a container) is nulled out, read from the object first."""
         r = self.resource
         try:
+            live = await api.get_namespaced_custom_object(
+                r.group, r.version, namespace, r.plural, name
+            )
             await api.patch_namespaced_custom_object(
                 r.group,
                 r.version,
@@ -157,7 +163,7 @@ class CustomResourceBackend:
                         "labels": body["metadata"]["labels"],
                         "annotations": body["metadata"]["annotations"],
                     },
-                    "spec": body["spec"],
+                    "spec": merge_patch(live.get("spec"), body["spec"]),
                 },
                 _content_type=MERGE_PATCH,  # type: ignore[call-arg]
             )
@@ -177,6 +183,24 @@ class CustomResourceBackend:
                     raise BackendError(f"deleting {r.kind} {name}: {exc.reason}") from exc
             except aiohttp.ClientError as exc:
                 raise BackendError(f"deleting {r.kind} {name}: {exc}") from exc
+
+
+def merge_patch(live: Any, wanted: Any) -> Any:
+    """The JSON merge patch (RFC 7386) that turns ``live`` into ``wanted``: ``wanted`` with
+    ``None`` for every key only ``live`` has (lists are replaced whole by merge patches)."""
+    if not isinstance(live, dict) or not isinstance(wanted, dict):
+        return wanted
+    patch = {key: merge_patch(live.get(key), value) for key, value in wanted.items()}
+    patch.update({key: None for key in live if key not in wanted})
+    return patch
+
+
+def status_is_current(live: dict[str, Any]) -> bool:
+    """Whether the status describes the spec as it is: right after an update it still
+    describes the previous generation, whose readiness (or failure) says nothing of this one."""
+    generation = (live.get("metadata") or {}).get("generation")
+    observed = (live.get("status") or {}).get("observedGeneration")
+    return not (isinstance(generation, int) and isinstance(observed, int) and observed < generation)
 
 
 def condition(live: dict[str, Any], kind: str) -> dict[str, Any] | None:

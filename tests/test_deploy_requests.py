@@ -1,0 +1,125 @@
+"""Deploy requests without a backend in the loop: one in flight per (serve, environment),
+idempotent replays, validation, and what is recorded."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+
+import httpx
+
+from galapagos_model.artifacts import Artifact
+from galapagos_model.deployments import Deployment, Workload
+from galapagos_model.enums import ArtifactKind, DeploymentStatus
+from tests.factories import Factory, bearer
+
+
+async def _ready_to_deploy(factory: Factory) -> None:
+    environment = await factory.environment("local")
+    environment.ray_address = "local"
+    await environment.save()
+    serve = await factory.serve("iris")
+    config = await factory.api_config(serve, environment)
+    config.cores = Decimal("0.1")
+    await config.save()
+    await Artifact.create(
+        serve=serve,
+        version="v1",
+        kind=ArtifactKind.MODEL,
+        model_uri="file:///m.joblib",
+        model_format="sklearn",
+    )
+
+
+async def test_twenty_concurrent_deploys_one_proceeds(
+    api: httpx.AsyncClient, admin: str, factory: Factory
+) -> None:
+    await _ready_to_deploy(factory)
+    body = {"env": "local", "artifact_version": "v1"}
+    responses = await asyncio.gather(
+        *(
+            api.post("/api/v1/serve/iris/deploy", json=body, headers=bearer(admin))
+            for _ in range(20)
+        )
+    )
+    codes = sorted(r.status_code for r in responses)
+    assert codes == [200] + [409] * 19, [r.text for r in responses if r.status_code >= 500]
+    conflicts = {r.json()["error"]["code"] for r in responses if r.status_code == 409}
+    assert conflicts == {"DEPLOYMENT_IN_PROGRESS"}
+    assert await Deployment.all().count() == 1
+    assert await Workload.all().count() == 1
+    started = next(r.json()["data"] for r in responses if r.status_code == 200)
+    assert started["status"] == "PENDING"
+    assert started["service_url"].endswith("/iris")
+
+
+async def test_idempotency_key_replays_the_first_result(
+    api: httpx.AsyncClient, admin: str, factory: Factory
+) -> None:
+    await _ready_to_deploy(factory)
+    headers = {**bearer(admin), "Idempotency-Key": "deploy-iris-1"}
+    body = {"env": "local", "artifact_version": "v1"}
+    first = await api.post("/api/v1/serve/iris/deploy", json=body, headers=headers)
+    again = await api.post("/api/v1/serve/iris/deploy", json=body, headers=headers)
+    assert first.status_code == again.status_code == 200
+    assert first.json()["data"]["deployment_id"] == again.json()["data"]["deployment_id"]
+    assert await Deployment.all().count() == 1
+
+
+async def test_deploy_errors_name_what_is_missing(
+    api: httpx.AsyncClient, admin: str, factory: Factory
+) -> None:
+    await _ready_to_deploy(factory)
+    h = bearer(admin)
+    missing = await api.post(
+        "/api/v1/serve/iris/deploy", headers=h, json={"env": "local", "artifact_version": "v9"}
+    )
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "ARTIFACT_NOT_FOUND"
+    no_env = await api.post(
+        "/api/v1/serve/iris/deploy", headers=h, json={"env": "nowhere", "artifact_version": "v1"}
+    )
+    assert no_env.json()["error"]["code"] == "ENVIRONMENT_NOT_FOUND"
+    strategy = await api.post(
+        "/api/v1/serve/iris/deploy",
+        headers=h,
+        json={
+            "env": "local",
+            "artifact_version": "v1",
+            "api_serve_deployment_config": {"deployment_strategy": "teleport"},
+        },
+    )
+    assert strategy.status_code == 422
+    nothing = await api.post("/api/v1/serve/iris/undeploy/local", headers=h)
+    assert nothing.json()["error"]["code"] == "NO_ACTIVE_DEPLOYMENT"
+    rollback = await api.post("/api/v1/serve/iris/rollback/local", headers=h, json={})
+    assert rollback.json()["error"]["code"] == "NOTHING_TO_ROLL_BACK_TO"
+    assert await Deployment.all().count() == 0
+
+
+async def test_secret_environment_values_are_never_echoed(
+    api: httpx.AsyncClient, admin: str, factory: Factory
+) -> None:
+    await _ready_to_deploy(factory)
+    response = await api.post(
+        "/api/v1/serve/iris/deploy",
+        headers=bearer(admin),
+        json={
+            "env": "local",
+            "artifact_version": "v1",
+            "api_serve_deployment_config": {
+                "deployment_strategy": "ROLLING",
+                "environment_variables": {"LOG_LEVEL": "debug", "DB_PASSWORD": "hunter2"},
+            },
+        },
+    )
+    deployment_id = response.json()["data"]["deployment_id"]
+    detail = await api.get(f"/api/v1/serve/iris/deployments/{deployment_id}", headers=bearer(admin))
+    assert detail.json()["data"]["environment_variables"] == {
+        "LOG_LEVEL": "debug",
+        "DB_PASSWORD": "***",
+    }
+    stored = await Deployment.get(id=deployment_id)
+    assert "hunter2" not in str(stored.environment_variables)
+    assert "hunter2" not in str(stored.spec)
+    assert stored.status == DeploymentStatus.PENDING
