@@ -142,6 +142,24 @@ def cmd_token_create(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _rotate(settings: Settings) -> tuple[int, int]:
+    await database.connect(settings)
+    try:
+        services = Services.build(settings)
+        return await services.clusters.rotate(), await services.environments.rotate()
+    finally:
+        await database.close()
+
+
+def cmd_secrets_rotate(args: argparse.Namespace) -> int:
+    """Re-encrypt stored secrets under the first key of GALAPAGOS_SECRETS__KEYS."""
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    clusters, environments = asyncio.run(_rotate(settings))
+    _say(f"re-encrypted {clusters} kubeconfig(s) and {environments} Ray token(s)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="galapagos", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -171,6 +189,13 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--name", default="cli", help="a label for the token")
     create.add_argument("--expires-in-days", type=int, default=None)
     create.set_defaults(run=cmd_token_create)
+
+    secrets = commands.add_parser("secrets", help="manage the encryption of stored secrets")
+    secrets_commands = secrets.add_subparsers(dest="secrets_command", required=True)
+    rotate = secrets_commands.add_parser(
+        "rotate", help="re-encrypt kubeconfigs and tokens under the current (first) key"
+    )
+    rotate.set_defaults(run=cmd_secrets_rotate)
     return parser
 
 

@@ -129,6 +129,7 @@ class ReconcileSettings(BaseModel):
     interval_seconds: float = Field(2.0, gt=0)
     lease_seconds: float = Field(60, ge=1)
     wait_timeout_seconds: float = Field(300, gt=0)  # the longest ?wait=true may block
+    cluster_check_seconds: float = Field(30, gt=0)
 
 
 class Settings(BaseSettings):

@@ -228,3 +228,18 @@ class EnvironmentService:
             resource_name=name,
             before=_snapshot(environment),
         )
+
+    @transactional
+    async def rotate(self) -> int:
+        """Re-seal every Ray token under the current key; how many changed."""
+        changed = 0
+        for environment in await environment_queries.with_ray_tokens():
+            sealed = environment.ray_token_encrypted
+            if sealed and self.secrets.needs_rotation(sealed):
+                context = ray_token_context(environment.name)
+                environment.ray_token_encrypted = self.secrets.seal(
+                    self.secrets.open(sealed, context), context
+                )
+                await environment.save(update_fields=["ray_token_encrypted", "updated_at"])
+                changed += 1
+        return changed

@@ -12,6 +12,7 @@ from galapagos_core.backends.registry import Backends
 from galapagos_core.builds.builders import configured_builders
 from galapagos_core.builds.store import DirectoryStore
 from galapagos_core.builds.worker import BuildWorker
+from galapagos_core.cluster_health import ClusterMonitor
 from galapagos_core.config import Settings
 from galapagos_core.http import HttpClient
 from galapagos_core.reconciler import Reconciler
@@ -22,6 +23,7 @@ from galapagos_core.services import Services
 class Worker:
     builds: BuildWorker
     reconciler: Reconciler
+    clusters: ClusterMonitor
     backends: Backends
 
 
@@ -34,6 +36,7 @@ def make_worker(settings: Settings, services: Services, http: HttpClient) -> Wor
         reconciler=Reconciler(
             backends.for_environment, services.deployments.open_spec, settings.reconcile
         ),
+        clusters=ClusterMonitor(backends.kube, settings.reconcile.cluster_check_seconds),
         backends=backends,
     )
 
@@ -47,6 +50,7 @@ async def running_worker(settings: Settings, services: Services) -> AsyncIterato
     tasks = [
         asyncio.create_task(worker.builds.run(stop), name="build-worker"),
         asyncio.create_task(worker.reconciler.run(stop), name="reconciler"),
+        asyncio.create_task(worker.clusters.run(stop), name="cluster-health"),
     ]
     try:
         yield worker

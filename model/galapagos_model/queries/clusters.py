@@ -30,3 +30,7 @@ async def all_for_update() -> list[Cluster]:
 
 async def record_health(cluster: Cluster, **values: Any) -> None:
     await Cluster.filter(id=cluster.id).update(**values)
+
+
+async def all_clusters() -> list[Cluster]:
+    return await Cluster.all().order_by("name")

@@ -22,3 +22,7 @@ async def environments(request: PageRequest) -> Page[Environment]:
 
 async def create_environment(**values: Any) -> Environment:
     return await Environment.create(**values)
+
+
+async def with_ray_tokens() -> list[Environment]:
+    return await Environment.filter(ray_token_encrypted__isnull=False).select_for_update()
