@@ -41,6 +41,21 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _settled(workload: Workload, seen: Observed | None) -> bool:
+    """The observation changes nothing the database holds."""
+    in_flight = workload.deployment.status in (DeploymentStatus.PENDING, DeploymentStatus.DEPLOYING)
+    if in_flight:
+        return False
+    if workload.desired_state == DesiredState.UNDEPLOYED:
+        return seen is None and workload.current_state == WorkloadState.UNDEPLOYED
+    return (
+        seen is not None
+        and seen.spec_hash == workload.spec_hash
+        and seen.state == workload.current_state
+        and (seen.url or workload.url) == workload.url
+    )
+
+
 class Reconciler:
     def __init__(
         self, backend_for: BackendFor, open_spec: SpecOpener, settings: ReconcileSettings
@@ -106,7 +121,10 @@ class Reconciler:
             await backend.delete(environment, stale)
         applied = {spec.name for spec in to_apply}
         for workload in workloads:
-            await self._record(workload, observed.get(workload.name), workload.name in applied)
+            seen = observed.get(workload.name)
+            if workload.name not in applied and _settled(workload, seen):
+                continue  # nothing new to record: no transaction
+            await self._record(workload, seen, workload.name in applied)
 
     async def _record(self, workload: Workload, seen: Observed | None, applied: bool) -> None:
         async with in_transaction():

@@ -4,6 +4,7 @@ and one API client per cluster, rebuilt when the cluster's record changes."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +18,7 @@ from galapagos_core.workloads import BackendError, Observed, WorkloadSpec, conta
 from galapagos_model.catalog import Cluster, Environment
 
 SPEC_HASH = "galapagos.io/spec-hash"
+_PARALLEL_CALLS = 16  # writes in flight at once against one API server
 MERGE_PATCH = "application/merge-patch+json"
 KubeconfigOpener = Callable[[Cluster], dict[str, Any]]
 
@@ -128,18 +130,23 @@ class CustomResourceBackend:
     async def apply(self, environment: Environment, specs: list[WorkloadSpec]) -> None:
         api = await self._api(environment)
         r, namespace = self.resource, namespace_of(environment)
-        for spec in specs:
+        calls = asyncio.Semaphore(_PARALLEL_CALLS)
+
+        async def one(spec: WorkloadSpec) -> None:
             body = self.manifest(environment, spec)
-            try:
-                await api.create_namespaced_custom_object(
-                    r.group, r.version, namespace, r.plural, body
-                )
-            except ApiException as exc:
-                if exc.status != 409:
-                    raise BackendError(f"creating {r.kind} {spec.name}: {exc.reason}") from exc
-                await self._patch(api, namespace, spec.name, body)
-            except aiohttp.ClientError as exc:
-                raise BackendError(f"creating {r.kind} {spec.name}: {exc}") from exc
+            async with calls:
+                try:
+                    await api.create_namespaced_custom_object(
+                        r.group, r.version, namespace, r.plural, body
+                    )
+                except ApiException as exc:
+                    if exc.status != 409:
+                        raise BackendError(f"creating {r.kind} {spec.name}: {exc.reason}") from exc
+                    await self._patch(api, namespace, spec.name, body)
+                except aiohttp.ClientError as exc:
+                    raise BackendError(f"creating {r.kind} {spec.name}: {exc}") from exc
+
+        await asyncio.gather(*(one(spec) for spec in specs))
 
     async def _patch(
         self, api: client.CustomObjectsApi, namespace: str, name: str, body: dict[str, Any]

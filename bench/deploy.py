@@ -1,0 +1,369 @@
+"""Deploy benchmark.
+
+1. On a local Ray (started by `galapagos up`): seconds from ``POST deploy`` to the first
+   successful prediction of a package artifact, against Ray's own ``serve deploy`` of the
+   same application config in the same run (the ratio; target <= 1.3).
+2. Predictions: requests/s, p50 and p99 (wrk, concurrency 16).
+3. One reconciler pass over 2,000 KServe workloads on KMock's emulator (target <= 10 s), with
+   the number of list calls (one per resource type) and GETs.
+
+    .venv/bin/python bench/deploy.py [--workloads 2000] [--duration 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.api import ensure_wrk, free_port
+
+IDENTITY = ["-c", "user.name=bench", "-c", "user.email=bench@example.com"]
+MODEL = (
+    "class Model:\n    def predict(self, instances):\n        return [len(x) for x in instances]\n"
+)
+out = sys.stdout.write
+
+
+def first_prediction(url: str, started: float, timeout: float = 300) -> float:
+    while time.perf_counter() - started < timeout:
+        try:
+            answer = httpx.post(url, json={"instances": [[1, 2, 3]]}, timeout=5)
+            if answer.status_code == 200:
+                return time.perf_counter() - started
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
+    raise SystemExit(f"{url} never answered")
+
+
+def ray_deploy_and_serve(data: Path, ray_ports: dict[str, int]) -> None:
+    """Part 1 and 2."""
+    repo = data.parent / "repo"
+    repo.mkdir()
+    (repo / "main.py").write_text(MODEL)
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-qm", "bench"]):
+        subprocess.run(["git", *IDENTITY, *args], cwd=repo, check=True)
+    port = free_port()
+    env = {
+        **os.environ,
+        "ENV": "local",
+        "GALAPAGOS_LOG_LEVEL": "WARNING",
+        "GALAPAGOS_RECONCILE__INTERVAL_SECONDS": "0.2",
+        **{f"GALAPAGOS_RAY__{k.upper()}": str(v) for k, v in ray_ports.items()},
+    }
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "galapagos_app.cli",
+            "up",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(data),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        token = ""
+        while not token:
+            if match := re.search(r"(glp_\S+)", server.stdout.readline()):
+                token = match.group(1)
+        api = httpx.Client(
+            base_url=f"http://127.0.0.1:{port}",
+            timeout=60,
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        for _ in range(100):
+            try:
+                api.get("/healthcheck")
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        api.post("/api/v1/serve", json={"name": "bench", "type": "api", "space": "bench"})
+        api.post(
+            "/api/v1/serve/bench/infra-config/local",
+            json={
+                "api_serve_config": {
+                    "fast_api_config": {
+                        "cores": 0.5,
+                        "memory": 0.5,
+                        "min_replicas": 1,
+                        "max_replicas": 1,
+                    }
+                }
+            },
+        )
+        job = api.post(
+            "/api/v1/artifact",
+            json={
+                "serve_name": "bench",
+                "version": "v1",
+                "github_repo_url": f"file://{repo}",
+                "import_path": "main:Model",
+            },
+        ).json()["data"]["job_id"]
+        while api.get(f"/api/v1/artifact_builder_job/{job}/status").json()["data"]["status"] in (
+            "PENDING",
+            "RUNNING",
+        ):
+            time.sleep(0.2)
+
+        # Warm-up: the first deploy also starts the local Ray head.
+        warm = api.post(
+            "/api/v1/serve/bench/deploy?wait=true&timeout=300",
+            json={"env": "local", "artifact_version": "v1"},
+        ).json()["data"]
+        url = warm["service_url"]
+        first_prediction(url, time.perf_counter())
+        dashboard = f"http://127.0.0.1:{ray_ports['dashboard_port']}"
+        ray_token = (data / "ray" / "auth_token").read_text().strip()
+        ray_headers = {"Authorization": f"Bearer {ray_token}"}
+        config = httpx.get(f"{dashboard}/api/serve/applications/", headers=ray_headers).json()
+        app = config["applications"]["bench"]["deployed_app_config"]
+
+        def gone() -> None:
+            while "bench" in (
+                httpx.get(f"{dashboard}/api/serve/applications/", headers=ray_headers)
+                .json()
+                .get("applications")
+                or {}
+            ):
+                time.sleep(0.2)
+
+        api.post("/api/v1/serve/bench/undeploy/local")
+        gone()
+        started = time.perf_counter()
+        api.post("/api/v1/serve/bench/deploy", json={"env": "local", "artifact_version": "v1"})
+        ours = first_prediction(url, started)
+        api.post("/api/v1/serve/bench/undeploy/local")
+        gone()
+
+        config_file = data.parent / "serve.json"
+        config_file.write_text(
+            json.dumps(
+                {
+                    "proxy_location": "HeadOnly",
+                    "http": {"host": "127.0.0.1", "port": ray_ports["serve_port"]},
+                    "applications": [app],
+                }
+            )
+        )
+        cli_env = {
+            **os.environ,
+            "RAY_AUTH_MODE": "token",
+            "RAY_AUTH_TOKEN_PATH": str(data / "ray" / "auth_token"),
+        }
+        serve_cli = str(Path(sys.executable).with_name("serve"))
+        started = time.perf_counter()
+        subprocess.run(
+            [serve_cli, "deploy", str(config_file), "--address", dashboard],
+            env=cli_env,
+            check=True,
+            capture_output=True,
+        )
+        theirs = first_prediction(url, started)
+        out(
+            f"POST deploy → first prediction: {ours:.2f}s; Ray's `serve deploy`: {theirs:.2f}s; "
+            f"ratio {ours / theirs:.2f}\n"
+        )
+
+        wrk = ensure_wrk()
+        script = data.parent / "post.lua"
+        script.write_text(
+            'wrk.method = "POST"\nwrk.body = \'{"instances": [[1, 2, 3]]}\'\n'
+            'wrk.headers["Content-Type"] = "application/json"\n'
+        )
+        result = subprocess.run(
+            [wrk, "-t2", "-c16", f"-d{ARGS.duration}s", "--latency", "-s", str(script), url],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        rps = re.search(r"Requests/sec:\s+([\d.]+)", result)
+        p50 = re.search(r"50%\s+(\S+)", result)
+        p99 = re.search(r"99%\s+(\S+)", result)
+        out(
+            f"predictions (1 replica, wrk c16): {rps.group(1) if rps else '?'} req/s, "
+            f"p50 {p50.group(1) if p50 else '?'}, p99 {p99.group(1) if p99 else '?'}\n"
+        )
+    finally:
+        server.terminate()
+        server.wait(timeout=120)
+
+
+async def kserve_pass(workloads: int, data: Path) -> None:
+    """Part 3: seed the workloads, then time reconciler passes against the emulator."""
+    import kmock
+    from tests.kube import emulator
+    from tortoise import Tortoise
+
+    from galapagos_core import database
+    from galapagos_core.backends.kserve import KServeBackend
+    from galapagos_core.backends.kubernetes import KubeClients
+    from galapagos_core.clusters import ClusterService, kubeconfig_context
+    from galapagos_core.config import load_settings
+    from galapagos_core.reconciler import Reconciler
+    from galapagos_core.services import Services
+    from galapagos_model.artifacts import Artifact
+    from galapagos_model.catalog import Cluster, Environment, Serve
+    from galapagos_model.deployments import Deployment, Workload
+    from galapagos_model.enums import ArtifactKind, EnvironmentBackend, ServeType
+    from galapagos_model.identity import Project
+
+    settings = load_settings(data_dir=data, log_level="WARNING")
+    await database.migrate(settings)
+    await database.connect(settings)
+    services = Services.build(settings)
+    async with kmock.KubernetesEmulator() as fake, kmock.Server(fake):
+        emulator.prepare(fake, "serving.kserve.io/v1beta1/inferenceservices")
+        kubeconfig = json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "current-context": "k",
+                "clusters": [{"name": "k", "cluster": {"server": str(fake.url)}}],
+                "users": [{"name": "k", "user": {}}],
+                "contexts": [{"name": "k", "context": {"cluster": "k", "user": "k"}}],
+            }
+        )
+        cluster = await Cluster.create(
+            name="bench",
+            api_server_url=str(fake.url),
+            kubeconfig_encrypted=services.secrets.seal(kubeconfig, kubeconfig_context("bench")),
+        )
+        env = await Environment.create(
+            name="kserve",
+            backend=EnvironmentBackend.KSERVE,
+            cluster=cluster,
+            env_configs={"namespace": "serving"},
+        )
+        project = await Project.create(name="bench")
+        serves = [
+            Serve(name=f"m{i:04d}", type=ServeType.API, project=project) for i in range(workloads)
+        ]
+        await Serve.bulk_create(serves, batch_size=500)
+        serves = await Serve.all().order_by("name").select_related("project")
+        await Artifact.bulk_create(
+            [
+                Artifact(
+                    serve=s,
+                    version="v1",
+                    kind=ArtifactKind.MODEL,
+                    model_uri=f"s3://models/{s.name}.joblib",
+                    model_format="sklearn",
+                )
+                for s in serves
+            ],
+            batch_size=500,
+        )
+        artifacts = {a.serve_id: a for a in await Artifact.all()}  # type: ignore[attr-defined]
+        deployments = [
+            Deployment(serve=s, environment=env, artifact=artifacts[s.id]) for s in serves
+        ]
+        await Deployment.bulk_create(deployments, batch_size=500)
+        by_serve = {d.serve_id: d for d in await Deployment.all()}  # type: ignore[attr-defined]
+        rows = []
+        for s in serves:
+            d = by_serve[s.id]
+            spec = services.deployments.workload_spec(
+                s, env, artifacts[s.id], _config(s, env), d, {}
+            ).model_copy(update={"project": "bench"})
+            rows.append(
+                Workload(
+                    environment=env,
+                    serve=s,
+                    deployment=d,
+                    backend=env.backend,
+                    name=spec.name,
+                    spec=spec.model_dump(mode="json"),
+                    spec_hash=spec.digest(),
+                    labels=spec.labels(),
+                )
+            )
+        await Workload.bulk_create(rows, batch_size=500)
+
+        backend = KServeBackend(KubeClients(ClusterService(services.secrets).kubeconfig))
+
+        async def backend_for(_: Any) -> KServeBackend:
+            return backend
+
+        reconciler = Reconciler(backend_for, services.deployments.open_spec, settings.reconcile)
+        passes = ("first pass (creates every InferenceService)",
+                  "pass that sees them Ready (activates 2,000 deployments)", "steady-state pass")
+        for label in passes:
+            if label.startswith("pass that"):
+                for key, stored in fake.objects.items():
+                    stored.patch({"status": {"url": f"http://{key[2]}.serving.example.com",
+                                             "conditions": [{"type": "Ready", "status": "True"}]}})
+            before = len(fake)
+            started = time.perf_counter()
+            await reconciler.run_once()
+            elapsed = time.perf_counter() - started
+            requests = list(fake)[before:]
+            lists = sum(1 for r in requests if r.action == kmock.action.LIST)
+            fetches = sum(1 for r in requests if r.action == kmock.action.FETCH)
+            creates = sum(1 for r in requests if r.action == kmock.action.CREATE)
+            out(
+                f"{label}: {workloads} workloads in {elapsed:.2f}s — {lists} list call(s), "
+                f"{fetches} GET(s), {creates} create(s)\n"
+            )
+        await backend.clients.close()
+    await Tortoise.close_connections()
+
+
+def _config(serve: Any, environment: Any) -> Any:
+    from galapagos_model.enums import NodeCapacityType, ServingFramework
+    from galapagos_model.infra import ApiServeInfraConfig
+
+    return ApiServeInfraConfig(
+        serve=serve,
+        environment=environment,
+        backend_type=ServingFramework.FASTAPI,
+        cores=1,
+        memory=2,
+        node_capacity_type=NodeCapacityType.SPOT,
+        min_replicas=1,
+        max_replicas=2,
+    )
+
+
+ARGS = argparse.Namespace()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workloads", type=int, default=2000)
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--skip-ray", action="store_true")
+    parser.parse_args(namespace=ARGS)
+    work = Path(tempfile.mkdtemp(prefix="galapagos-bench-"))
+    try:
+        if not ARGS.skip_ray:
+            ports = {
+                k: free_port()
+                for k in ("dashboard_port", "gcs_port", "serve_port", "client_port", "agent_port")
+            }
+            ray_deploy_and_serve(work / "up", ports)
+        asyncio.run(kserve_pass(ARGS.workloads, work / "kserve"))
+    finally:
+        subprocess.run(["rm", "-rf", str(work)], check=False)
+
+
+if __name__ == "__main__":
+    main()
