@@ -17,6 +17,7 @@ COPY pyproject.toml README.md ./
 COPY model ./model
 COPY core ./core
 COPY app_layer ./app_layer
+COPY runtime ./runtime
 COPY resources ./resources
 RUN pip install --quiet -e .
 

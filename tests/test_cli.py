@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -19,7 +20,16 @@ GALAPAGOS = [sys.executable, "-m", "galapagos_app.cli"]
 def _env(data_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MYSQL_", "GALAPAGOS_"))}
     env.update(GALAPAGOS_DATA_DIR=str(data_dir), ENV="local")
+    # A local Ray head of its own, on free ports, if the flow deploys anything.
+    for key in ("DASHBOARD", "GCS", "SERVE", "CLIENT", "AGENT"):
+        env[f"GALAPAGOS_RAY__{key}_PORT"] = str(_free_port())
     return env
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def _start_up(data_dir: Path) -> tuple[subprocess.Popen[str], str, str | None]:

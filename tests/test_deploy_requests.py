@@ -123,3 +123,74 @@ async def test_secret_environment_values_are_never_echoed(
     assert "hunter2" not in str(stored.environment_variables)
     assert "hunter2" not in str(stored.spec)
     assert stored.status == DeploymentStatus.PENDING
+
+
+async def _activate_first_deploy(api: httpx.AsyncClient, admin: str) -> str:
+    """Deploy v1 and mark it ACTIVE as the reconciler would."""
+    from galapagos_model.deployments import ActiveDeployment
+
+    response = await api.post(
+        "/api/v1/serve/iris/deploy",
+        headers=bearer(admin),
+        json={"env": "local", "artifact_version": "v1"},
+    )
+    deployment = await Deployment.get(id=response.json()["data"]["deployment_id"])
+    deployment.status = DeploymentStatus.ACTIVE
+    deployment.inflight_key = None
+    await deployment.save()
+    await ActiveDeployment.create(
+        serve_id=deployment.serve_id,  # type: ignore[attr-defined]
+        environment_id=deployment.environment_id,  # type: ignore[attr-defined]
+        deployment=deployment,
+    )
+    return str(deployment.id)
+
+
+async def test_infra_config_patch_rolls_the_active_deployment_out_again(
+    api: httpx.AsyncClient, admin: str, factory: Factory
+) -> None:
+    await _ready_to_deploy(factory)
+    first = await _activate_first_deploy(api, admin)
+    patched = await api.patch(
+        "/api/v1/serve/iris/infra-config/local",
+        headers=bearer(admin),
+        json={"api_serve_config": {"fast_api_config": {"max_replicas": 4}}},
+    )
+    assert patched.status_code == 200
+    redeploy = await Deployment.exclude(id=first).get()
+    assert redeploy.status == DeploymentStatus.PENDING
+    assert redeploy.spec["max_replicas"] == 4
+    workload = await Workload.get()
+    assert workload.spec["max_replicas"] == 4
+
+
+async def test_scaling_config_scales_every_environment(
+    api: httpx.AsyncClient, admin: str, factory: Factory
+) -> None:
+    await _ready_to_deploy(factory)
+    await _activate_first_deploy(api, admin)
+    response = await api.post(
+        "/api/v1/serve/iris/scaling-config",
+        headers=bearer(admin),
+        json={"scaling_strategy": "SCALAR", "scaling_factor": 2.5},
+    )
+    assert response.status_code == 200, response.text
+    redeploy = await Deployment.filter(status=DeploymentStatus.PENDING).get()
+    assert (redeploy.spec["min_replicas"], redeploy.spec["max_replicas"]) == (3, 8)  # 1, 3 x 2.5
+
+    ladder = {
+        "scaling_strategy": "LADDER",
+        "scaling_ladder": [
+            {"load": 0, "replicas": 1},
+            {"load": 20, "replicas": 4},
+            {"load": 50, "replicas": 10},
+        ],
+    }
+    busy = await api.post("/api/v1/serve/iris/scaling-config", headers=bearer(admin), json=ladder)
+    assert busy.status_code == 409  # the scaled rollout is still in flight
+    invalid = await api.post(
+        "/api/v1/serve/iris/scaling-config",
+        headers=bearer(admin),
+        json={"scaling_strategy": "LADDER"},
+    )
+    assert invalid.status_code == 422

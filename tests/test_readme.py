@@ -35,12 +35,13 @@ def test_readme_walkthrough(tmp_path: Path) -> None:
             cwd=tmp_path,
             capture_output=True,
             text=True,
-            timeout=120,
+            timeout=400,
             check=False,
         )
         assert result.returncode == 0, result.stdout + result.stderr
         assert '"iris"' in result.stdout
         assert '"SUCCESSFUL"' in result.stdout
         assert "main.py" in result.stdout  # listed by unzip
+        assert '{"predictions":[3,7]}' in result.stdout.replace(" ", "")
     finally:
         _stop(process)
