@@ -18,6 +18,7 @@ from tortoise.exceptions import IntegrityError
 
 from galapagos_core import audit
 from galapagos_core.actor import Actor
+from galapagos_core.artifacts import artifact_not_found
 from galapagos_core.audit import redact
 from galapagos_core.config import Settings
 from galapagos_core.deploy_specs import DeployRequest, RollbackRequest
@@ -143,12 +144,7 @@ class DeploymentService:
         environment = await environment_named(request.env)
         artifact = await artifact_queries.artifact_by_version(serve.id, request.artifact_version)
         if artifact is None:
-            raise NotFound(
-                f"artifact with version {request.artifact_version} not found",
-                code="ARTIFACT_NOT_FOUND",
-                serve=serve_name,
-                version=request.artifact_version,
-            )
+            raise artifact_not_found(serve_name, request.artifact_version)
         options = request.api_serve_deployment_config
         return await self.start(
             actor,
@@ -316,12 +312,7 @@ class DeploymentService:
                 serve.id, request.artifact_version
             )
             if artifact is None:
-                raise NotFound(
-                    f"artifact with version {request.artifact_version} not found",
-                    code="ARTIFACT_NOT_FOUND",
-                    serve=serve_name,
-                    version=request.artifact_version,
-                )
+                raise artifact_not_found(serve_name, request.artifact_version)
             target = None
         else:
             target = active.previous_deployment if active else None
