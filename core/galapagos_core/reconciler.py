@@ -120,13 +120,29 @@ class Reconciler:
             log.info("environment %s: deleting %s", environment.name, stale)
             await backend.delete(environment, stale)
         applied = {spec.name for spec in to_apply}
+        await self._mark_deploying([w for w in workloads if w.name in applied])
         for workload in workloads:
             seen = observed.get(workload.name)
-            if workload.name not in applied and _settled(workload, seen):
+            if workload.name in applied or _settled(workload, seen):
                 continue  # nothing new to record: no transaction
-            await self._record(workload, seen, workload.name in applied)
+            await self._record(workload, seen)
 
-    async def _record(self, workload: Workload, seen: Observed | None, applied: bool) -> None:
+    async def _mark_deploying(self, workloads: list[Workload]) -> None:
+        """Record, in one transaction for the whole pass, that these specs were just applied."""
+        if not workloads:
+            return
+        async with in_transaction():
+            await deployment_queries.mark_deploying(
+                [w.id for w in workloads],
+                [
+                    w.deployment
+                    for w in workloads
+                    if w.deployment.status == DeploymentStatus.PENDING
+                ],
+                _now(),
+            )
+
+    async def _record(self, workload: Workload, seen: Observed | None) -> None:
         async with in_transaction():
             current = await deployment_queries.locked_workload(workload.id)
             if current is None or current.generation != workload.generation:
@@ -137,8 +153,7 @@ class Reconciler:
                 current.url = None
                 await current.save()
                 return
-            fresh = seen is not None and not applied and seen.spec_hash == current.spec_hash
-            if applied or not fresh:
+            if seen is None or seen.spec_hash != current.spec_hash:
                 current.current_state = WorkloadState.DEPLOYING
                 current.observed_generation = current.generation
                 await current.save()

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from tortoise.expressions import F
+
 from galapagos_model.deployments import ActiveDeployment, Deployment, DeploymentEvent, Workload
-from galapagos_model.enums import DeploymentStatus
+from galapagos_model.enums import DeploymentStatus, WorkloadState
 from galapagos_model.queries.paging import Page, PageRequest, paginate_values
 
 HISTORY_COLUMNS = {
@@ -129,4 +132,27 @@ async def point_active(
             environment_id=environment_id,
             deployment=deployment,
             previous_deployment=previous,
+        )
+
+
+async def mark_deploying(workload_ids: list[UUID], pending: list[Deployment], at: datetime) -> None:
+    """Workloads whose spec was just applied, and their PENDING deployments, move on."""
+    await Workload.filter(id__in=workload_ids).update(
+        current_state=WorkloadState.DEPLOYING,
+        observed_generation=F("generation"),
+        last_reconciled_at=at,
+    )
+    moved = await Deployment.filter(
+        id__in=[d.id for d in pending], status=DeploymentStatus.PENDING
+    ).update(status=DeploymentStatus.DEPLOYING)
+    if moved:
+        await DeploymentEvent.bulk_create(
+            [
+                DeploymentEvent(
+                    deployment=d,
+                    status=DeploymentStatus.DEPLOYING,
+                    message="applied to the backend",
+                )
+                for d in pending
+            ]
         )
