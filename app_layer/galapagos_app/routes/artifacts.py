@@ -11,7 +11,7 @@ from starlette.responses import FileResponse, PlainTextResponse, Response
 from galapagos_app.endpoints import Call, NoBody, NoQuery, Router
 from galapagos_app.errors import domain_error
 from galapagos_app.schemas.artifacts import ArtifactRead, JobCreated, JobRead, JobStatus
-from galapagos_app.schemas.common import PageOut, PageQuery
+from galapagos_app.schemas.common import PageOut, PageQuery, page_out
 from galapagos_core.artifact_specs import (
     ArtifactRegister,
     ImageRegister,
@@ -108,12 +108,7 @@ async def register_artifact(call: Call[ArtifactRegister, NoQuery]) -> JobCreated
 )
 async def list_artifacts(call: Call[NoBody, PageQuery]) -> PageOut[ArtifactRead]:
     page = await call.services.artifacts.list(call.actor, call.path["serve"], call.query.request())
-    return PageOut[ArtifactRead](
-        data=[artifact_read(a, call.request) for a in page.items],
-        page=page.page,
-        limit=page.limit,
-        total=page.total,
-    )
+    return page_out(page, ArtifactRead, lambda artifact: artifact_read(artifact, call.request))
 
 
 @router.post(
@@ -191,9 +186,7 @@ async def list_jobs(call: Call[NoBody, JobListQuery]) -> PageOut[JobRead]:
     page = await call.services.artifacts.jobs(
         call.actor, q.request(), serve_name=q.serve_name, status=q.status
     )
-    return PageOut[JobRead](
-        data=[job_read(j) for j in page.items], page=page.page, limit=page.limit, total=page.total
-    )
+    return page_out(page, JobRead, job_read)
 
 
 @router.get(

@@ -11,7 +11,7 @@ from galapagos_app.schemas.catalog import (
     ServeRead,
     infra_config_read,
 )
-from galapagos_app.schemas.common import PageOut, PageQuery
+from galapagos_app.schemas.common import PageOut, PageQuery, page_out
 from galapagos_core.infra_specs import InfraConfigCreate, InfraConfigPatch
 from galapagos_core.serves import ServeCreate, ServeUpdate
 from galapagos_model.catalog import Serve
@@ -47,12 +47,7 @@ async def list_serves(call: Call[NoBody, ServeListQuery]) -> PageOut[ServeRead]:
     page = await call.services.serves.list(
         call.actor, call.query.request(), project=call.query.space
     )
-    return PageOut[ServeRead](
-        data=[serve_read(s) for s in page.items],
-        page=page.page,
-        limit=page.limit,
-        total=page.total,
-    )
+    return page_out(page, ServeRead, serve_read)
 
 
 @router.post(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -43,10 +44,13 @@ class PageOut(BaseModel, Generic[T]):
 R = TypeVar("R", bound=ReadModel)
 
 
-def page_out(page: Page[Any], model: type[R]) -> PageOut[R]:
-    """Render a page of ORM rows with ``model``."""
+def page_out(
+    page: Page[Any], model: type[R], render: Callable[[Any], R] | None = None
+) -> PageOut[R]:
+    """Render a page of rows with ``render`` (``model.model_validate`` by default)."""
+    render = render or model.model_validate
     return PageOut[model](  # type: ignore[valid-type]
-        data=[model.model_validate(item) for item in page.items],
+        data=[render(item) for item in page.items],
         page=page.page,
         limit=page.limit,
         total=page.total,
