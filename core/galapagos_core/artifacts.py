@@ -220,13 +220,13 @@ class ArtifactService:
             )
         return artifact, path
 
-    async def job(self, actor: Actor, job_id: UUID) -> ArtifactBuilderJob:
+    async def job(
+        self, actor: Actor, job_id: UUID, required: ProjectRole = ProjectRole.VIEWER
+    ) -> ArtifactBuilderJob:
         job = await artifact_queries.job_by_id(job_id)
         if job is None:
             raise job_not_found(job_id)
-        await require_role(
-            actor, job.serve.project, ProjectRole.VIEWER, hidden=job_not_found(job_id)
-        )
+        await require_role(actor, job.serve.project, required, hidden=job_not_found(job_id))
         return job
 
     async def jobs(
@@ -246,10 +246,7 @@ class ArtifactService:
     @transactional
     async def cancel_job(self, actor: Actor, job_id: UUID) -> ArtifactBuilderJob:
         """End a live job as CANCELLED; a worker running it stops at its next heartbeat."""
-        job = await self.job(actor, job_id)
-        await require_role(
-            actor, job.serve.project, ProjectRole.EDITOR, hidden=job_not_found(job_id)
-        )
+        job = await self.job(actor, job_id, ProjectRole.EDITOR)
         cancelled = await build_queries.cancel(
             job.id, datetime.now(UTC), f"cancelled by {actor.username}"
         )

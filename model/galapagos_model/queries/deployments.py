@@ -44,15 +44,11 @@ async def by_idempotency_key(key: str) -> Deployment | None:
 
 
 async def in_flight(serve_id: UUID, environment_id: UUID) -> Deployment | None:
-    return (
-        await Deployment.filter(
-            serve_id=serve_id,
-            environment_id=environment_id,
-            status__in=[DeploymentStatus.PENDING, DeploymentStatus.DEPLOYING],
-        )
-        .select_for_update()
-        .first()
-    )
+    return await Deployment.filter(
+        serve_id=serve_id,
+        environment_id=environment_id,
+        status__in=[DeploymentStatus.PENDING, DeploymentStatus.DEPLOYING],
+    ).first()
 
 
 async def deployment_detail(serve_id: UUID, deployment_id: UUID) -> Deployment | None:
