@@ -862,3 +862,14 @@ async def test_kserve_through_the_reconciler(
     assert not exists(kmock, ISVC, name)
     assert [r.name for r in calls(kmock, kmock.action.DELETE)] == [name]
     assert (await status())["status"] == "NOT_READY"
+
+
+async def test_kserve_knative_mode_is_selectable(
+    kmock: kmock.KubernetesEmulator, kserve: KServeBackend, kserve_env: Environment
+) -> None:
+    kserve_env.env_configs = {**kserve_env.env_configs, "kserve_mode": "knative"}
+    spec = model_spec()
+    await kserve.apply(kserve_env, [spec])
+    isvc = stored(kmock, ISVC, spec.name)
+    crds.validate(isvc)
+    assert isvc["metadata"]["annotations"]["serving.kserve.io/deploymentMode"] == "Knative"
