@@ -78,6 +78,7 @@ async def seed() -> str:
     )
     from galapagos_model.identity import Project, User
     from galapagos_model.infra import ApiServeInfraConfig
+    from galapagos_model.queries.deployments import add_deployments
 
     sys.path.insert(0, str(ROOT))
     from tests.conftest import _reset_mysql
@@ -122,7 +123,7 @@ async def seed() -> str:
         )
         artifacts = {a.version: a for a in await Artifact.filter(serve=serve)}
         start = datetime(2026, 1, 1, tzinfo=UTC)
-        await Deployment.bulk_create(
+        await add_deployments(
             [
                 Deployment(
                     serve=serve,
@@ -133,8 +134,7 @@ async def seed() -> str:
                     ended_at=start + timedelta(minutes=i),
                 )
                 for i in range(5000)
-            ],
-            batch_size=1000,
+            ]
         )
     finally:
         await Tortoise.close_connections()

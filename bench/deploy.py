@@ -236,6 +236,7 @@ async def kserve_pass(workloads: int, data: Path) -> None:
     from galapagos_model.deployments import Deployment, Workload
     from galapagos_model.enums import ArtifactKind, EnvironmentBackend, ServeType
     from galapagos_model.identity import Project
+    from galapagos_model.queries.deployments import add_deployments
 
     settings = load_settings(data_dir=data, log_level="WARNING")
     await database.migrate(settings)
@@ -287,7 +288,7 @@ async def kserve_pass(workloads: int, data: Path) -> None:
         deployments = [
             Deployment(serve=s, environment=env, artifact=artifacts[s.id]) for s in serves
         ]
-        await Deployment.bulk_create(deployments, batch_size=500)
+        await add_deployments(deployments)
         by_serve = {d.serve_id: d for d in await Deployment.all()}  # type: ignore[attr-defined]
         rows = []
         for s in serves:

@@ -19,6 +19,7 @@ from galapagos_model.enums import (
 )
 from galapagos_model.identity import Project, ProjectMember, User
 from galapagos_model.infra import ApiServeInfraConfig
+from galapagos_model.queries import deployments as deployment_queries
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -86,5 +87,5 @@ class Factory:
             )
             for i in range(count)
         ]
-        await Deployment.bulk_create(rows)
+        await deployment_queries.add_deployments(rows)
         return rows

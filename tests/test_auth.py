@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import asyncio
+from datetime import UTC, datetime, timedelta
 
 import httpx
 
+from galapagos_core.config import AuthSettings
+from galapagos_core.identity import IdentityService
 from galapagos_model.enums import ProjectRole
 from galapagos_model.identity import ApiToken
 from tests.factories import Factory, bearer
@@ -47,6 +50,44 @@ async def test_revoked_and_expired_tokens_are_refused(
     other = await factory.token("bob")
     await ApiToken.filter(user__username="bob").update(expires_at=datetime(2001, 1, 1, tzinfo=UTC))
     assert (await api.get("/api/v1/users/me", headers=bearer(other))).status_code == 401
+
+
+async def test_a_remembered_token_is_rechecked_once_its_time_is_up(factory: Factory) -> None:
+    identity = IdentityService(AuthSettings(token_cache_seconds=0.3))
+    secret = await factory.token("alice")
+    assert await identity.authenticate(secret) is not None
+    # Revoked by another API process: this one trusts what it read for a little longer.
+    await ApiToken.filter(user__username="alice").update(revoked_at=datetime.now(UTC))
+    assert await identity.authenticate(secret) is not None
+    await asyncio.sleep(0.4)
+    assert await identity.authenticate(secret) is None
+
+
+async def test_without_the_cache_every_request_reads_the_token(factory: Factory) -> None:
+    identity = IdentityService(AuthSettings(token_cache_seconds=0))
+    secret = await factory.token("alice")
+    assert await identity.authenticate(secret) is not None
+    await ApiToken.filter(user__username="alice").update(revoked_at=datetime.now(UTC))
+    assert await identity.authenticate(secret) is None
+
+
+async def test_a_remembered_token_still_expires_and_is_revoked_at_once_here(
+    factory: Factory,
+) -> None:
+    identity = IdentityService(AuthSettings(token_cache_seconds=300))
+    soon = await factory.token("alice")
+    await ApiToken.filter(user__username="alice").update(
+        expires_at=datetime.now(UTC) + timedelta(seconds=0.3)
+    )
+    assert await identity.authenticate(soon) is not None
+    await asyncio.sleep(0.4)
+    assert await identity.authenticate(soon) is None
+
+    secret = await factory.token("bob")
+    actor = await identity.authenticate(secret)
+    assert actor is not None and actor.token_id is not None
+    await identity.revoke_token(actor, actor.token_id)
+    assert await identity.authenticate(secret) is None
 
 
 async def test_token_secret_is_shown_once_and_never_stored(

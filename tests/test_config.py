@@ -51,6 +51,14 @@ def test_darwin_mysql_variables_are_honoured(monkeypatch: pytest.MonkeyPatch) ->
     assert "s3cret" not in repr(settings)
 
 
+def test_the_pool_is_sized_by_settings_for_a_url_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GALAPAGOS_DATABASE__URL", "mysql://serve:pw@db.internal:3306/darwin")
+    monkeypatch.setenv("GALAPAGOS_DATABASE__POOL_MAX", "32")
+    credentials = tortoise_config(load_settings())["connections"]["default"]["credentials"]
+    assert (credentials["minsize"], credentials["maxsize"]) == (1, 32)
+    assert credentials["host"] == "db.internal"
+
+
 def test_galapagos_variables_win_over_darwin_ones(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MYSQL_HOST", "darwin-db")
     monkeypatch.setenv("GALAPAGOS_DATABASE__HOST", "galapagos-db")

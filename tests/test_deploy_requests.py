@@ -51,6 +51,47 @@ async def test_twenty_concurrent_deploys_one_proceeds(
     started = next(r.json()["data"] for r in responses if r.status_code == 200)
     assert started["status"] == "PENDING"
     assert started["service_url"].endswith("/iris")
+    history = await api.get("/api/v1/serve/iris/deployments", headers=bearer(admin))
+    assert history.json()["data"]["total"] == 1
+
+
+async def test_concurrent_deploys_to_many_environments_are_all_counted(
+    api: httpx.AsyncClient, admin: str, factory: Factory
+) -> None:
+    """The history total is a counter on the serve: concurrent deploys must not lose a bump."""
+    serve = await factory.serve("iris")
+    names = [f"env-{i}" for i in range(10)]
+    for name in names:
+        environment = await factory.environment(name)
+        environment.ray_address = "local"
+        await environment.save()
+        await factory.api_config(serve, environment)
+    await Artifact.create(
+        serve=serve,
+        version="v1",
+        kind=ArtifactKind.MODEL,
+        model_uri="file:///m.joblib",
+        model_format="sklearn",
+    )
+    responses = await asyncio.gather(
+        *(
+            api.post(
+                "/api/v1/serve/iris/deploy",
+                json={"env": name, "artifact_version": "v1"},
+                headers=bearer(admin),
+            )
+            for name in names
+        )
+    )
+    assert [r.status_code for r in responses] == [200] * 10, [r.text for r in responses]
+    history = await api.get("/api/v1/serve/iris/deployments?limit=5", headers=bearer(admin))
+    page = history.json()["data"]
+    assert page["total"] == await Deployment.filter(serve=serve).count() == 10
+    assert len(page["data"]) == 5
+    pending = await api.get("/api/v1/serve/iris/deployments?status=pending", headers=bearer(admin))
+    assert pending.json()["data"]["total"] == 10
+    ended = await api.get("/api/v1/serve/iris/deployments?status=ended", headers=bearer(admin))
+    assert ended.json()["data"] == {"data": [], "page": 1, "limit": 50, "total": 0}
 
 
 async def test_idempotency_key_replays_the_first_result(
@@ -64,6 +105,8 @@ async def test_idempotency_key_replays_the_first_result(
     assert first.status_code == again.status_code == 200
     assert first.json()["data"]["deployment_id"] == again.json()["data"]["deployment_id"]
     assert await Deployment.all().count() == 1
+    history = await api.get("/api/v1/serve/iris/deployments", headers=bearer(admin))
+    assert history.json()["data"]["total"] == 1
 
 
 async def test_deploy_errors_name_what_is_missing(

@@ -33,8 +33,12 @@ class JsonResponse(Response):
     media_type = "application/json"
 
 
+# Parametrised once, not per response: the subscript is a costly lookup in pydantic.
+_AnyEnvelope = Envelope[Any]
+
+
 def success(data: Any, *, status_code: int = 200, message: str | None = None) -> Response:
-    body = Envelope[Any](data=data, message=message)
+    body = _AnyEnvelope(data=data, message=message)
     return JsonResponse(body.model_dump_json(), status_code=status_code)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 from collections.abc import AsyncIterator
 from importlib.metadata import version
 from typing import Any
@@ -50,6 +51,9 @@ def create_app(settings: Settings, *, with_worker: bool = False) -> Starlette:
             async with contextlib.AsyncExitStack() as stack:
                 if with_worker:
                     await stack.enter_async_context(running_worker(settings, services))
+                # Startup built ~100k long-lived objects (modules, models, schemas): keep
+                # them out of the collector so a full collection does not stall requests.
+                gc.freeze()
                 yield {"services": services}
         finally:
             await database.close()

@@ -19,12 +19,26 @@ async def require_role(
     if actor.is_admin:
         return
     role = await project_queries.role_of(actor.user_id, project.id)
+    check_role(actor, role, required, project=project.name, hidden=hidden)
+
+
+def check_role(
+    actor: Actor,
+    role: ProjectRole | None,
+    required: ProjectRole,
+    *,
+    project: str,
+    hidden: NotFound,
+) -> None:
+    """:func:`require_role` for a ``role`` already read (None: not a member)."""
+    if actor.is_admin:
+        return
     if role is None:
         raise hidden
     if not role.allows(required):
         raise PermissionDenied(
-            f"{required.value} role required in project '{project.name}' (you are {role.value})",
-            project=project.name,
+            f"{required.value} role required in project '{project}' (you are {role.value})",
+            project=project,
             required_role=required.value,
             role=role.value,
         )

@@ -22,7 +22,7 @@ from galapagos_core.artifact_specs import (
 from galapagos_core.builds.store import PackageStore
 from galapagos_core.config import BuildSettings
 from galapagos_core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from galapagos_core.serves import visible_serve
+from galapagos_core.serves import readable_serve, visible_serve
 from galapagos_core.transactions import transactional
 from galapagos_model.artifacts import Artifact, ArtifactBuilderJob
 from galapagos_model.catalog import Serve
@@ -200,12 +200,12 @@ class ArtifactService:
     # Reading ------------------------------------------------------------------------------
 
     async def list(self, actor: Actor, serve_name: str, page: PageRequest) -> Page[Artifact]:
-        serve = await visible_serve(actor, serve_name, ProjectRole.VIEWER)
+        serve = await readable_serve(actor, serve_name)
         return await artifact_queries.artifacts_of(serve.id, page)
 
     async def package(self, actor: Actor, serve_name: str, version: str) -> tuple[Artifact, Path]:
         """A package artifact and the local file holding its zip."""
-        serve = await visible_serve(actor, serve_name, ProjectRole.VIEWER)
+        serve = await readable_serve(actor, serve_name)
         artifact = await artifact_queries.artifact_by_version(serve.id, version)
         if artifact is None:
             raise artifact_not_found(serve_name, version)

@@ -46,7 +46,7 @@ class DatabaseSettings(BaseModel):
     user: str | None = None
     password: SecretStr | None = None
     pool_min: int = Field(1, ge=1)
-    pool_max: int = Field(10, ge=1)
+    pool_max: int = Field(20, ge=1)
 
     @property
     def is_mysql(self) -> bool:
@@ -62,6 +62,9 @@ class ApiSettings(BaseModel):
 
 class AuthSettings(BaseModel):
     default_token_ttl_days: int = Field(90, ge=0)
+    # An API process remembers a checked token this long, so most requests skip the token
+    # read; a token revoked through another process stops working within it. 0: no cache.
+    token_cache_seconds: float = Field(5, ge=0, le=300)
 
 
 class ExternalBuilderSettings(BaseModel):

@@ -29,8 +29,6 @@ def tortoise_config(settings: Settings) -> dict[str, Any]:
                 "user": db.user or "root",
                 "password": db.password.get_secret_value() if db.password else "",
                 "database": db.name,
-                "minsize": db.pool_min,
-                "maxsize": db.pool_max,
                 "charset": "utf8mb4",
             },
         }
@@ -44,6 +42,8 @@ def tortoise_config(settings: Settings) -> dict[str, Any]:
             },
         }
     if connection["engine"] == "tortoise.backends.mysql":
+        # The pool is sized by settings whether the server came as a URL or as fields.
+        connection["credentials"].update(minsize=db.pool_min, maxsize=db.pool_max)
         # Every statement sees the latest committed rows. Invariants rest on unique keys and
         # row locks; REPEATABLE READ snapshots would hide rows another request just
         # committed (a race-lost insert followed by a read of the winner's row).

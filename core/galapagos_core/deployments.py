@@ -27,7 +27,7 @@ from galapagos_core.errors import Conflict, InvalidInput, NotFound
 from galapagos_core.infra_specs import infra_config_not_found, spec_of
 from galapagos_core.naming import resource_name
 from galapagos_core.secrets import SecretBox
-from galapagos_core.serves import visible_serve
+from galapagos_core.serves import readable_serve, visible_serve
 from galapagos_core.transactions import transactional
 from galapagos_core.workloads import WorkloadSpec
 from galapagos_model.artifacts import Artifact
@@ -94,11 +94,13 @@ class DeploymentService:
         *,
         status: DeploymentStatus | None = None,
     ) -> Page[dict[str, Any]]:
-        serve = await visible_serve(actor, serve_name, ProjectRole.VIEWER)
-        return await deployment_queries.deployment_history(serve.id, page, status=status)
+        serve = await readable_serve(actor, serve_name)
+        return await deployment_queries.deployment_history(
+            serve.id, serve.deployment_count, page, status=status
+        )
 
     async def detail(self, actor: Actor, serve_name: str, deployment_id: str) -> Deployment:
-        serve = await visible_serve(actor, serve_name, ProjectRole.VIEWER)
+        serve = await readable_serve(actor, serve_name)
         try:
             key = UUID(deployment_id)
         except ValueError:
@@ -112,7 +114,7 @@ class DeploymentService:
         self, actor: Actor, serve_name: str, env_name: str
     ) -> tuple[ActiveDeployment | None, Deployment | None, Any]:
         """The active deployment, the one in flight, and the serve's workload there."""
-        serve = await visible_serve(actor, serve_name, ProjectRole.VIEWER)
+        serve = await readable_serve(actor, serve_name)
         environment = await environment_named(env_name)
         active = await deployment_queries.active_for(serve.id, environment.id)
         flight = await deployment_queries.in_flight(serve.id, environment.id)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
+from cachetools import TTLCache
 from pydantic import BaseModel, Field
 from tortoise.exceptions import IntegrityError
 
@@ -18,11 +19,14 @@ from galapagos_core.errors import NotFound
 from galapagos_core.transactions import transactional
 from galapagos_model.identity import ApiToken, User
 from galapagos_model.queries import identity as identity_queries
+from galapagos_model.queries.identity import TokenOwner
 from galapagos_model.queries.paging import Page, PageRequest
 
 TOKEN_PREFIX = "glp_"
-# last_used_at is refreshed at most this often, so authentication stays one read per request.
+# last_used_at is refreshed at most this often, so authentication stays a read.
 _TOUCH_INTERVAL = timedelta(minutes=1)
+# Tokens remembered at once per process; the least recently used go first beyond that.
+_KNOWN_TOKENS = 10_000
 
 
 def hash_secret(secret: str) -> str:
@@ -47,22 +51,37 @@ class IssuedToken:
 class IdentityService:
     def __init__(self, settings: AuthSettings) -> None:
         self._settings = settings
+        # Token hash → its owner row, as last read (see AuthSettings.token_cache_seconds).
+        self._known: TTLCache[str, TokenOwner] = TTLCache(
+            maxsize=_KNOWN_TOKENS, ttl=settings.token_cache_seconds
+        )
 
     async def authenticate(self, secret: str) -> Actor | None:
         """The actor a bearer secret belongs to, or None if unknown, revoked or expired."""
         if not secret.startswith(TOKEN_PREFIX):
             return None
-        token = await identity_queries.token_by_hash(hash_secret(secret))
+        token_hash = hash_secret(secret)
+        token = self._known.get(token_hash)
+        if token is None:
+            token = await identity_queries.token_owner(token_hash)
+            if token is None:
+                return None
+            if self._settings.token_cache_seconds:
+                self._known[token_hash] = token
         now = datetime.now(UTC)
-        if token is None or token.revoked_at is not None:
+        if token.revoked_at is not None:
             return None
         if token.expires_at is not None and token.expires_at <= now:
             return None
         if token.last_used_at is None or now - token.last_used_at > _TOUCH_INTERVAL:
             await identity_queries.touch_token(token.id, now)
-        user = token.user
+            if token_hash in self._known:
+                self._known[token_hash] = replace(token, last_used_at=now)
         return Actor(
-            user_id=user.id, username=user.username, is_admin=user.is_admin, token_id=token.id
+            user_id=token.user_id,
+            username=token.username,
+            is_admin=token.is_admin,
+            token_id=token.id,
         )
 
     @transactional
@@ -117,8 +136,14 @@ class IdentityService:
     async def list_tokens(self, actor: Actor, page: PageRequest) -> Page[ApiToken]:
         return await identity_queries.tokens_of(actor.user_id, page)
 
-    @transactional
     async def revoke_token(self, actor: Actor, token_id: UUID) -> ApiToken:
+        token = await self._revoke(actor, token_id)
+        # Once committed, so no request here can cache the row as it was before.
+        self._known.pop(token.token_hash, None)
+        return token
+
+    @transactional
+    async def _revoke(self, actor: Actor, token_id: UUID) -> ApiToken:
         token = await identity_queries.token_of_user_for_update(actor.user_id, token_id)
         if token is None:
             raise NotFound(

@@ -6,7 +6,7 @@ from pydantic import BaseModel, Field
 from tortoise.exceptions import IntegrityError
 
 from galapagos_core import audit
-from galapagos_core.access import require_role
+from galapagos_core.access import check_role, require_role
 from galapagos_core.actor import Actor
 from galapagos_core.errors import Conflict, serve_not_found
 from galapagos_core.names import ResourceName
@@ -17,6 +17,7 @@ from galapagos_model.enums import ProjectRole, ServeType
 from galapagos_model.queries import identity as identity_queries
 from galapagos_model.queries import serves as serve_queries
 from galapagos_model.queries.paging import Page, PageRequest
+from galapagos_model.queries.serves import ServeAccess
 
 
 class ServeCreate(BaseModel):
@@ -37,6 +38,18 @@ async def visible_serve(actor: Actor, name: str, required: ProjectRole) -> Serve
         raise serve_not_found(name)
     await require_role(actor, serve.project, required, hidden=serve_not_found(name))
     return serve
+
+
+async def readable_serve(actor: Actor, name: str) -> ServeAccess:
+    """The serve called ``name`` if ``actor`` may read it, else 404: for reads that need
+    only its key, in one query (the role comes with the serve)."""
+    access = await serve_queries.serve_access(name, actor.user_id)
+    if access is None:
+        raise serve_not_found(name)
+    check_role(
+        actor, access.role, ProjectRole.VIEWER, project=access.project, hidden=serve_not_found(name)
+    )
+    return access
 
 
 class ServeService:

@@ -24,6 +24,9 @@ class Serve(Entity):
     created_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "models.User", related_name=False, null=True, on_delete=fields.SET_NULL
     )
+    # How many deployments the serve has had: the history page's total without a COUNT
+    # over them. Bumped in the transaction that records each deployment.
+    deployment_count = fields.IntField(default=0)
 
     api_configs: fields.ReverseRelation[ApiServeInfraConfig]
     workflow_configs: fields.ReverseRelation[WorkflowServeInfraConfig]

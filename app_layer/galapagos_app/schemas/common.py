@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
-from typing import Annotated, Any, Generic, TypeVar
+from functools import cache
+from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
 
 from galapagos_model.queries.paging import Page, PageRequest
 
 T = TypeVar("T")
 
 
-def _rfc3339(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-Timestamp = Annotated[datetime, PlainSerializer(_rfc3339, return_type=str)]
+# Times are UTC from the database to the wire (the ORM runs with use_tz in UTC), and
+# pydantic writes a UTC time with "Z"; a naive time is refused rather than sent unzoned.
+Timestamp = AwareDatetime
 
 
 class ReadModel(BaseModel):
@@ -44,14 +42,24 @@ class PageOut(BaseModel, Generic[T]):
 R = TypeVar("R", bound=ReadModel)
 
 
+@cache
+def _page_of(model: type[R]) -> type[PageOut[R]]:
+    return PageOut[model]  # type: ignore[valid-type]
+
+
+@cache
+def _rows_of(model: type[R]) -> TypeAdapter[list[R]]:
+    return TypeAdapter(list[model])  # type: ignore[valid-type]
+
+
 def page_out(
     page: Page[Any], model: type[R], render: Callable[[Any], R] | None = None
 ) -> PageOut[R]:
-    """Render a page of rows with ``render`` (``model.model_validate`` by default)."""
-    render = render or model.model_validate
-    return PageOut[model](  # type: ignore[valid-type]
-        data=[render(item) for item in page.items],
-        page=page.page,
-        limit=page.limit,
-        total=page.total,
+    """Render a page of rows with ``render``, or read each row as ``model``."""
+    if render is None:
+        data = _rows_of(model).validate_python(page.items)  # all rows in one call
+    else:
+        data = [render(item) for item in page.items]
+    return _page_of(model).model_construct(
+        data=data, page=page.page, limit=page.limit, total=page.total
     )

@@ -2,39 +2,78 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from tortoise.expressions import F
 
+from galapagos_model.catalog import Serve
 from galapagos_model.deployments import ActiveDeployment, Deployment, DeploymentEvent, Workload
 from galapagos_model.enums import DeploymentStatus, WorkloadState
-from galapagos_model.queries.paging import Page, PageRequest, paginate_values
+from galapagos_model.queries.paging import Page, PageRequest
+from galapagos_model.queries.statements import Statement
 
-HISTORY_COLUMNS = {
-    "id": "id",
-    "artifact_version": "artifact__version",
-    "env": "environment__name",
-    "status": "status",
-    "created_at": "created_at",
-    "created_by": "created_by__username",
-    "ended_at": "ended_at",
-}
+_HISTORY_PAGE = """
+    SELECT d.id, a.version AS artifact_version, e.name AS env, d.status, d.created_at,
+           u.username AS created_by, d.ended_at
+    FROM deployments d
+    LEFT JOIN artifacts a ON a.id = d.artifact_id
+    LEFT JOIN environments e ON e.id = d.environment_id
+    LEFT JOIN users u ON u.id = d.created_by_id
+    WHERE d.serve_id = %s {status}
+    ORDER BY d.created_at DESC, d.id DESC
+    LIMIT %s OFFSET %s
+"""
+# Times are made UTC-aware here; ids and statuses stay text for the schema that renders
+# the rows to parse (natively, which per-row Python conversion is not).
+_HISTORY = Statement(_HISTORY_PAGE.format(status=""), created_at=datetime, ended_at=datetime)
+_HISTORY_WITH_STATUS = Statement(
+    _HISTORY_PAGE.format(status="AND d.status = %s"), created_at=datetime, ended_at=datetime
+)
 
 
 async def deployment_history(
-    serve_id: UUID, request: PageRequest, *, status: DeploymentStatus | None = None
+    serve_id: UUID,
+    deployment_count: int,
+    request: PageRequest,
+    *,
+    status: DeploymentStatus | None = None,
 ) -> Page[dict[str, Any]]:
-    """A serve's deployments, newest first, as rows of ``HISTORY_COLUMNS`` (one joined query)."""
-    query = Deployment.filter(serve_id=serve_id)
-    if status is not None:
-        query = query.filter(status=status)
-    return await paginate_values(query.order_by("-created_at", "-id"), request, **HISTORY_COLUMNS)
+    """A serve's deployments, newest first, as rows of id (text), artifact_version, env,
+    status (text), created_at, created_by and ended_at.
+
+    ``deployment_count`` is the serve's counter, the total when no ``status`` is asked for;
+    with one, the total is counted.
+    """
+    if status is None:
+        total = deployment_count
+    else:
+        total = await Deployment.filter(serve_id=serve_id, status=status).count()
+    if request.offset >= total:
+        return Page(items=[], total=total, page=request.page, limit=request.limit)
+    if status is None:
+        rows = await _HISTORY.all(serve_id, request.limit, request.offset)
+    else:
+        rows = await _HISTORY_WITH_STATUS.all(serve_id, status, request.limit, request.offset)
+    return Page(items=rows, total=total, page=request.page, limit=request.limit)
 
 
 async def create_deployment(**values: Any) -> Deployment:
-    return await Deployment.create(**values)
+    """Record a deployment and count it on its serve (inside the caller's transaction)."""
+    deployment = await Deployment.create(**values)
+    await Serve.filter(id=deployment.serve_id).update(  # type: ignore[attr-defined]
+        deployment_count=F("deployment_count") + 1
+    )
+    return deployment
+
+
+async def add_deployments(rows: list[Deployment]) -> None:
+    """Insert many deployments at once (seeding, benchmarks), counting them on their serves."""
+    await Deployment.bulk_create(rows, batch_size=1000)
+    for serve_id, count in Counter(row.serve_id for row in rows).items():  # type: ignore[attr-defined]
+        await Serve.filter(id=serve_id).update(deployment_count=F("deployment_count") + count)
 
 
 async def by_idempotency_key(key: str) -> Deployment | None:

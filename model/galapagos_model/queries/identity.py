@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
 from galapagos_model.identity import ApiToken, User
 from galapagos_model.queries.paging import Page, PageRequest, paginate
+from galapagos_model.queries.statements import Statement
 
 
 async def user_by_name(username: str) -> User | None:
@@ -21,8 +23,38 @@ async def create_user(username: str, *, is_admin: bool) -> User:
     return await User.create(username=username, is_admin=is_admin)
 
 
-async def token_by_hash(token_hash: str) -> ApiToken | None:
-    return await ApiToken.get_or_none(token_hash=token_hash).select_related("user")
+@dataclass(frozen=True)
+class TokenOwner:
+    """A token's validity and its user: what authenticating a request reads."""
+
+    id: UUID
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+    user_id: UUID
+    username: str
+    is_admin: bool
+
+
+_TOKEN_OWNER = Statement(
+    """
+    SELECT t.id, t.expires_at, t.last_used_at, t.revoked_at,
+           u.id AS user_id, u.username, u.is_admin
+    FROM api_tokens t JOIN users u ON u.id = t.user_id
+    WHERE t.token_hash = %s
+    """,
+    id=UUID,
+    expires_at=datetime,
+    last_used_at=datetime,
+    revoked_at=datetime,
+    user_id=UUID,
+    is_admin=bool,
+)
+
+
+async def token_owner(token_hash: str) -> TokenOwner | None:
+    row = await _TOKEN_OWNER.first(token_hash)
+    return TokenOwner(**row) if row else None
 
 
 async def create_token(

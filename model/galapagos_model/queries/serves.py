@@ -2,14 +2,46 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from uuid import UUID
 
 from tortoise.queryset import QuerySet
 
 from galapagos_model.catalog import Serve
-from galapagos_model.enums import ServeType
+from galapagos_model.enums import ProjectRole, ServeType
 from galapagos_model.identity import Project, User
 from galapagos_model.queries.paging import Page, PageRequest, paginate
+from galapagos_model.queries.statements import Statement
+
+
+@dataclass(frozen=True)
+class ServeAccess:
+    """What a read needs of a serve: its key, its project, the caller's role there (None
+    for non-members) and its deployment counter."""
+
+    id: UUID
+    project: str
+    role: ProjectRole | None
+    deployment_count: int
+
+
+_ACCESS = Statement(
+    """
+    SELECT s.id, p.name AS project, m.role, s.deployment_count
+    FROM serves s
+    JOIN projects p ON p.id = s.project_id
+    LEFT JOIN project_members m ON m.project_id = s.project_id AND m.user_id = %s
+    WHERE s.name = %s
+    """,
+    id=UUID,
+    role=ProjectRole,
+)
+
+
+async def serve_access(name: str, user_id: UUID) -> ServeAccess | None:
+    """The serve called ``name`` as :class:`ServeAccess` for ``user_id`` (one query)."""
+    row = await _ACCESS.first(user_id, name)
+    return ServeAccess(**row) if row else None
 
 
 def _visible(user_id: UUID | None) -> QuerySet[Serve]:
