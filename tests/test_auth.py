@@ -85,7 +85,8 @@ async def test_a_remembered_token_still_expires_and_is_revoked_at_once_here(
 
     secret = await factory.token("bob")
     actor = await identity.authenticate(secret)
-    assert actor is not None and actor.token_id is not None
+    assert actor is not None
+    assert actor.token_id is not None
     await identity.revoke_token(actor, actor.token_id)
     assert await identity.authenticate(secret) is None
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
@@ -75,8 +75,7 @@ class IdentityService:
             return None
         if token.last_used_at is None or now - token.last_used_at > _TOUCH_INTERVAL:
             await identity_queries.touch_token(token.id, now)
-            if token_hash in self._known:
-                self._known[token_hash] = replace(token, last_used_at=now)
+            self._known.pop(token_hash, None)  # re-read with its new last_used_at next time
         return Actor(
             user_id=token.user_id,
             username=token.username,

@@ -8,6 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from tortoise.expressions import F
+from tortoise.transactions import in_transaction
 
 from galapagos_model.catalog import Serve
 from galapagos_model.deployments import ActiveDeployment, Deployment, DeploymentEvent, Workload
@@ -71,9 +72,10 @@ async def create_deployment(**values: Any) -> Deployment:
 
 async def add_deployments(rows: list[Deployment]) -> None:
     """Insert many deployments at once (seeding, benchmarks), counting them on their serves."""
-    await Deployment.bulk_create(rows, batch_size=1000)
-    for serve_id, count in Counter(row.serve_id for row in rows).items():  # type: ignore[attr-defined]
-        await Serve.filter(id=serve_id).update(deployment_count=F("deployment_count") + count)
+    async with in_transaction():
+        await Deployment.bulk_create(rows, batch_size=1000)
+        for serve_id, count in Counter(r.serve_id for r in rows).items():  # type: ignore[attr-defined]
+            await Serve.filter(id=serve_id).update(deployment_count=F("deployment_count") + count)
 
 
 async def by_idempotency_key(key: str) -> Deployment | None:
