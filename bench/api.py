@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PORT = int(os.environ.get("MARIADB_PORT", "3399"))
 MYSQL_URL = f"mysql://galapagos:galapagos@127.0.0.1:{PORT}/galapagos_bench"
 CONCURRENCY = 16
+HISTORY_RPS, HISTORY_P99_MS = 800, 40  # the history page's target, one worker
 
 BARE_APP = """
 from starlette.applications import Starlette
@@ -254,6 +255,12 @@ def main() -> None:
             check.raise_for_status()
             rps, p50, p99, errors = load(wrk, url, token, args.duration)
             sys.stdout.write(f"{name:34} {rps:9.0f} {p50:8.2f} {p99:8.2f} {errors:8d}\n")
+            if name.startswith("deployment history"):
+                met = rps >= HISTORY_RPS and p99 <= HISTORY_P99_MS and not errors
+                sys.stdout.write(
+                    f"{'':34} target ≥ {HISTORY_RPS} req/s, p99 ≤ {HISTORY_P99_MS} ms: "
+                    f"{'met' if met else 'MISSED'}\n"
+                )
     finally:
         for server in servers:
             server.terminate()
