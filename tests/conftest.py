@@ -187,18 +187,14 @@ class QueryCounter(logging.Handler):
 def count_queries() -> Iterator[QueryCounter]:
     """Counts every SQL statement the ORM sends while the test runs."""
     logger = logging.getLogger("tortoise.db_client")
-    counter, level, disabled = QueryCounter(), logger.level, logger.disabled
+    counter, level = QueryCounter(), logger.level
     logger.addHandler(counter)
     logger.setLevel(logging.DEBUG)
-    # A logging setup earlier in the run (import-linter's, in test_architecture) disables
-    # the loggers that existed then; counting needs this one on.
-    logger.disabled = False
     try:
         yield counter
     finally:
         logger.removeHandler(counter)
         logger.setLevel(level)
-        logger.disabled = disabled
 
 
 @pytest.fixture
