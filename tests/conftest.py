@@ -79,7 +79,11 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
             "num_cpus": 2,
         },
         "reconcile": {"interval_seconds": 0.3},
-        "builds": {"allow_local_sources": True, "max_source_mb": 1, "poll_interval_seconds": 0.05},
+        "builds": {
+            "local_source_roots": [tmp_path_factory.getbasetemp()],
+            "max_source_mb": 1,
+            "poll_interval_seconds": 0.05,
+        },
     }
     if TEST_DB == "mysql":
         overrides["database"] = {"url": MYSQL_URL, "pool_max": 30}

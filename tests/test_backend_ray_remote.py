@@ -93,7 +93,7 @@ async def test_remote_ray_gets_the_token_and_keeps_foreign_apps(
     services: Services = server[1].state["services"]
     http = HttpClient()
     backends = Backends(
-        settings, http, services.secrets, DirectoryStore(settings.package_dir), services.deployments
+        settings, http, services.secrets, DirectoryStore(settings.package_dir), services.links
     )
     backend = await backends.for_environment(environment)
     spec = WorkloadSpec(

@@ -16,6 +16,7 @@ import yaml
 from galapagos_core.backends.kserve import KServeBackend
 from galapagos_core.backends.kuberay import KubeRayBackend
 from galapagos_core.backends.kubernetes import MERGE_PATCH, SPEC_HASH, KubeClients
+from galapagos_core.builds.links import PackageLinks
 from galapagos_core.clusters import ClusterService, kubeconfig_context
 from galapagos_core.config import Settings
 from galapagos_core.reconciler import Reconciler
@@ -37,7 +38,9 @@ from tests.kube import crds, emulator
 ISVC = "serving.kserve.io/v1beta1/inferenceservices"
 RAYSERVICE = "ray.io/v1/rayservices"
 NAMESPACE = "serving"
-RUNTIME_URL = "http://cp/packages/abc.zip"
+RUNTIME_SHA = "a" * 64
+PACKAGE_SHA = "b" * 64
+LINKS = PackageLinks("http://cp", [b"k" * 32], 86400)
 
 
 # --- arrangement -------------------------------------------------------------------------
@@ -105,7 +108,7 @@ def kserve(clients: KubeClients) -> KServeBackend:
 
 @pytest.fixture
 def kuberay(clients: KubeClients) -> KubeRayBackend:
-    return KubeRayBackend(clients, runtime_url=RUNTIME_URL, default_cpus=0.1)
+    return KubeRayBackend(clients, LINKS, RUNTIME_SHA, default_cpus=0.1)
 
 
 def workload(environment: str, kind: ArtifactKind, **changes: Any) -> WorkloadSpec:
@@ -126,7 +129,7 @@ def workload(environment: str, kind: ArtifactKind, **changes: Any) -> WorkloadSp
     elif kind == ArtifactKind.IMAGE:
         fields.update(image_url="registry.local/serves/iris:v1")
     else:
-        fields.update(package_url="http://cp/packages/iris-v1.zip", import_path="main:Model")
+        fields.update(package_sha256=PACKAGE_SHA, import_path="main:Model")
     return WorkloadSpec(**(fields | changes))
 
 
@@ -145,8 +148,11 @@ def stored(kmock: kmock.KubernetesEmulator, resource: str, name: str) -> dict[st
 
 
 def exists(kmock: kmock.KubernetesEmulator, resource: str, name: str) -> bool:
-    key = (resource, NAMESPACE, name)
-    return key in kmock.objects and not kmock.objects[key].deleted
+    # Lookups parse the resource string; ``in`` does not, so it would always say no.
+    try:
+        return not kmock.objects[resource, NAMESPACE, name].deleted
+    except KeyError:
+        return False
 
 
 def set_status(
@@ -518,8 +524,9 @@ async def test_kuberay_apply_creates_a_valid_rayservice(
     assert app["name"] == spec.name
     assert app["route_prefix"] == "/iris"
     assert app["args"]["target"] == "main:Model"
-    assert app["runtime_env"]["working_dir"] == "http://cp/packages/iris-v1.zip"
-    assert app["runtime_env"]["py_modules"] == [RUNTIME_URL]
+    assert app["runtime_env"]["working_dir"] == LINKS.url(PACKAGE_SHA)
+    assert app["runtime_env"]["working_dir"].startswith(f"http://cp/packages/{PACKAGE_SHA}.zip?")
+    assert app["runtime_env"]["py_modules"] == [LINKS.url(RUNTIME_SHA)]
     assert app["runtime_env"]["env_vars"] == {"A": "1"}
     assert app["deployments"][0]["autoscaling_config"]["max_replicas"] == 3
 

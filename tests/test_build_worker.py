@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -40,6 +41,9 @@ class GatedBuilder:
         return await self.inner.advance(job)  # type: ignore[attr-defined,no-any-return]
 
     async def cancel(self, job: ArtifactBuilderJob) -> None:
+        return None
+
+    async def recover(self) -> None:
         return None
 
 
@@ -108,7 +112,7 @@ async def test_killed_worker_is_replaced_and_the_job_finishes(
         **{k: v for k, v in os.environ.items() if not k.startswith(("GALAPAGOS_", "MYSQL_"))},
         "ENV": "test",
         "GALAPAGOS_DATA_DIR": str(settings.data_dir),
-        "GALAPAGOS_BUILDS__ALLOW_LOCAL_SOURCES": "true",
+        "GALAPAGOS_BUILDS__LOCAL_SOURCE_ROOTS": json.dumps([str(tmp_path)]),
         "GALAPAGOS_BUILDS__MAX_SOURCE_MB": "500",
         "GALAPAGOS_BUILDS__LEASE_SECONDS": "2",
         "GALAPAGOS_BUILDS__POLL_INTERVAL_SECONDS": "0.1",
@@ -126,31 +130,65 @@ async def test_killed_worker_is_replaced_and_the_job_finishes(
     )
     try:
         for _ in range(300):
-            job = await ArtifactBuilderJob.get(id=job_id)
-            if job.lease_owner is not None:
+            packagers = _children(worker.pid, "galapagos_core.builds.packaging")
+            if packagers:
                 break
             await asyncio.sleep(0.05)
+        job = await ArtifactBuilderJob.get(id=job_id)
         assert job.status == BuildStatus.RUNNING, job.status
+        assert packagers, "the worker never started packaging"
     finally:
         worker.send_signal(signal.SIGKILL)
         await worker.wait()
     assert (await ArtifactBuilderJob.get(id=job_id)).status == BuildStatus.RUNNING  # stuck…
+    for _ in range(100):  # the packager dies with its worker
+        if not _alive(packagers):
+            break
+        await asyncio.sleep(0.05)
+    assert not _alive(packagers)
+    work_root = settings.data_dir / "builds"
+    left = [folder for folder in work_root.iterdir() if folder.name.startswith(f"build-{job_id}")]
+    assert left, "the killed worker's build folder should be there until a worker starts"
 
     builds = settings.builds.model_copy(update={"max_source_mb": 500, "lease_seconds": 2})
     http = HttpClient()
     replacement = BuildWorker(
         configured_builders(settings.model_copy(update={"builds": builds}), http), builds
     )
-    for _ in range(100):  # …until its lease runs out and another worker takes over
-        await replacement.run_once()
+    stop = asyncio.Event()
+    task = asyncio.create_task(replacement.run(stop))
+    for _ in range(600):  # …until its lease runs out and another worker takes over
         job = await ArtifactBuilderJob.get(id=job_id)
         if not job.status.is_live:
             break
         await asyncio.sleep(0.1)
+    stop.set()
+    await task
     await http.close()
     assert job.status == BuildStatus.SUCCESSFUL, job.error
     assert job.attempts == 2
     assert await Artifact.filter(serve__name="iris").count() == 1
+    assert not any(folder.exists() for folder in left)  # removed when the worker started
+
+
+def _alive(pids: list[int]) -> list[int]:
+    return [pid for pid in pids if Path(f"/proc/{pid}").exists()]
+
+
+def _children(parent: int, marker: str) -> list[int]:
+    """Processes whose parent is ``parent`` and whose command line holds ``marker``."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            stat = (proc / "stat").read_text()
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == parent and marker in cmdline:
+            found.append(int(proc.name))
+    return found
 
 
 async def test_cancelling_a_running_build_stops_it(

@@ -195,7 +195,7 @@ async def test_folder_source_and_direct_image_and_model_artifacts(
         "/api/v1/artifact/iris/model",
         json={
             "version": "v3",
-            "model_uri": "file:///models/iris.joblib",
+            "model_uri": f"file://{tmp_path}/iris.joblib",
             "model_format": "sklearn",
         },
         headers=h,

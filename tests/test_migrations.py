@@ -62,3 +62,55 @@ async def test_deployment_counters_are_filled_from_existing_history(
 
     counts = dict(await Serve.all().values_list("name", "deployment_count"))
     assert counts == {"busy": 3, "idle": 0}
+
+
+async def test_stored_specs_name_packages_by_digest_after_migration_0005(
+    factory: Factory,
+) -> None:
+    """Specs written before package links were signed kept the public URL; 0005 turns it
+    into the digest and recomputes the stored hash the way WorkloadSpec does."""
+    from types import SimpleNamespace
+
+    from tortoise import connections
+
+    from galapagos_core.workloads import WorkloadSpec
+    from galapagos_model.deployments import Deployment, Workload
+
+    sha = "c" * 64
+    old = WorkloadSpec(
+        name="iris",
+        project="ml",
+        serve="iris",
+        environment="prod",
+        deployment_id="0d6c1f6e-8a5b-4c1e-9f3e-2b7a9c4d5e6f",
+        route_prefix="/iris",
+        artifact_kind="package",
+        artifact_version="v1",
+        import_path="main:Model",
+    ).model_dump(mode="json", exclude={"package_sha256"})
+    old["package_url"] = f"http://cp:8000/packages/{sha}.zip"
+    environment = await factory.environment("prod")
+    serve = await factory.serve("iris")
+    await factory.deployments(serve, environment, 1)
+    deployment = await Deployment.get(serve=serve)
+    await Deployment.filter(id=deployment.id).update(spec=old)
+    workload = await Workload.create(
+        environment=environment,
+        serve=serve,
+        deployment=deployment,
+        backend="ray",
+        name="iris",
+        spec=old,
+        spec_hash="stale",
+    )
+
+    migration = import_module("galapagos_model.migrations.0005_reconcile_error_and_package_digests")
+    editor = SimpleNamespace(client=connections.get("default"))
+    await migration.name_packages_by_digest(None, editor)
+
+    await workload.refresh_from_db()
+    assert "package_url" not in workload.spec
+    assert workload.spec["package_sha256"] == sha
+    assert workload.spec_hash == WorkloadSpec.model_validate(workload.spec).digest()
+    await deployment.refresh_from_db()
+    assert deployment.spec["package_sha256"] == sha

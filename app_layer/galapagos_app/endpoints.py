@@ -6,7 +6,6 @@ drives request validation, the envelope and the OpenAPI document.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar, cast
@@ -17,6 +16,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from galapagos_app.envelope import success
+from galapagos_app.limits import parse_json_body
 from galapagos_app.state import AppState
 from galapagos_core.actor import Actor
 from galapagos_core.errors import InvalidInput, NotAuthenticated
@@ -130,15 +130,7 @@ def _invalid(errors: list[dict[str, Any]]) -> InvalidInput:
 
 
 async def _parse_body(request: Request, model: type[BaseModel]) -> BaseModel:
-    raw = await request.body()
-    try:
-        payload = json.loads(raw) if raw else {}
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise InvalidInput(
-            "the request body is not valid JSON",
-            code="INVALID_JSON",
-            errors=[{"loc": ["body"], "msg": "invalid JSON", "type": "json_invalid"}],
-        ) from None
+    payload = parse_json_body(await request.body(), request.headers.get("content-type"))
     try:
         return model.model_validate(payload)
     except ValidationError as exc:
@@ -163,7 +155,7 @@ def actor_of(request: Request) -> Actor:
     return cast(Actor, actor)
 
 
-def _starlette_route(endpoint: Endpoint) -> Route:
+def _runner(endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:
     async def run(request: Request) -> Response:
         actor = actor_of(request)
         body = await _parse_body(request, endpoint.body) if endpoint.body else NoBody()
@@ -182,9 +174,24 @@ def _starlette_route(endpoint: Endpoint) -> Route:
             return result
         return success(result, status_code=endpoint.status_code, message=endpoint.message)
 
-    run.__name__ = endpoint.handler.__name__
-    return Route(endpoint.path, run, methods=[endpoint.method], name=endpoint.handler.__name__)
+    return run
+
+
+def _route(path: str, endpoints: list[Endpoint]) -> Route:
+    """One route per path, dispatching on the method, so a 405 lists every method in
+    ``Allow``. It is named after the path's GET handler (for ``url_for``), if any."""
+    runners = {e.method: _runner(e) for e in endpoints}
+
+    async def dispatch(request: Request) -> Response:
+        return await runners["GET" if request.method == "HEAD" else request.method](request)
+
+    named = next((e for e in endpoints if e.method == "GET"), endpoints[0])
+    return Route(path, dispatch, methods=list(runners), name=named.handler.__name__)
 
 
 def routes(routers: list[Router]) -> list[Route]:
-    return [_starlette_route(e) for router in routers for e in router.endpoints]
+    by_path: dict[str, list[Endpoint]] = {}
+    for router in routers:
+        for endpoint in router.endpoints:
+            by_path.setdefault(endpoint.path, []).append(endpoint)
+    return [_route(path, endpoints) for path, endpoints in by_path.items()]

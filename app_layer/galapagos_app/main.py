@@ -21,10 +21,11 @@ from tortoise import connections
 from galapagos_app.auth import BearerTokenBackend, on_auth_error
 from galapagos_app.endpoints import routes
 from galapagos_app.errors import EXCEPTION_HANDLERS
+from galapagos_app.limits import BodyLimitMiddleware
 from galapagos_app.openapi import docs, openapi_document, openapi_endpoint
 from galapagos_app.request_context import RequestContextMiddleware
 from galapagos_app.routes import ROUTERS
-from galapagos_app.routes.artifacts import public_package
+from galapagos_app.routes.artifacts import linked_package
 from galapagos_core import database
 from galapagos_core.config import Settings
 from galapagos_core.services import Services
@@ -64,11 +65,12 @@ def create_app(settings: Settings, *, with_worker: bool = False) -> Starlette:
         Route("/openapi.json", openapi_endpoint(document), methods=["GET"]),
         Route("/docs", docs, methods=["GET"]),
         Mount("/docs/static", app=StaticFiles(directory=str(swagger_ui_path)), name="docs-static"),
-        Route("/packages/{sha256}.zip", public_package, methods=["GET"], name="package"),
+        Route("/packages/{sha256}.zip", linked_package, methods=["GET"], name="package"),
         *routes(ROUTERS),
     ]
     middleware = [
         Middleware(RequestContextMiddleware),
+        Middleware(BodyLimitMiddleware, max_bytes=settings.api.max_body_bytes),
         Middleware(AuthenticationMiddleware, backend=BearerTokenBackend(), on_error=on_auth_error),
     ]
     return Starlette(

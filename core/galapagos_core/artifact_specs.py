@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
@@ -11,18 +12,31 @@ from galapagos_core.names import ResourceName, Version
 from galapagos_model.enums import BuilderKind, ModelFormat
 
 _SCHEMES = ("https://", "http://", "ssh://", "git://", "file://")
-_USERINFO = re.compile(r"^[a-z+]+://[^/@]*@")
+_USERINFO = re.compile(r"^[a-z+]+://(?P<user>[^/@]*)@")
+_SSH_USER = re.compile(r"^[A-Za-z0-9._-]+$")
 _SCP_LIKE = re.compile(r"^[\w.-]+@[\w.-]+:[\w./~-]+$")  # git@github.com:org/repo.git
 
 
 def _git_url(value: str) -> str:
-    if _USERINFO.search(value):
+    userinfo = _USERINFO.search(value)
+    # ssh names the account to log in as (git@…): that is no secret. Anything else in the
+    # user part, or any password, is one.
+    if userinfo and not (value.startswith("ssh://") and _SSH_USER.match(userinfo["user"])):
         raise ValueError(
             "credentials do not belong in the URL: the operator sets them for builds "
-            "(GALAPAGOS_BUILDS__GIT_USERNAME / __GIT_PASSWORD)"
+            "(GALAPAGOS_BUILDS__GIT_USERNAME / __GIT_PASSWORD, or __GIT_SSH_KEY)"
         )
-    if value.startswith(_SCHEMES) or _SCP_LIKE.match(value):
+    if _SCP_LIKE.match(value):
         return value
+    if value.startswith(_SCHEMES):
+        try:
+            parts = urlsplit(value)
+            parts.port  # noqa: B018 - raises on a port that is not a number
+        except ValueError:
+            raise ValueError("not a valid URL") from None
+        if parts.scheme == "file" or parts.hostname:
+            return value
+        raise ValueError("the URL names no host")
     raise ValueError("expected a git URL (https://, ssh://, git@host:path or file://)")
 
 
@@ -33,7 +47,11 @@ def _relative_path(value: str) -> str:
     return value.strip("/")
 
 
-GitUrl = Annotated[str, StringConstraints(min_length=1, max_length=1024), AfterValidator(_git_url)]
+GitUrl = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=1024, pattern=r"^\S+$"),
+    AfterValidator(_git_url),
+]
 GitRef = Annotated[
     str,
     StringConstraints(max_length=255, pattern=r"^[A-Za-z0-9_][A-Za-z0-9._/+-]*$"),

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from uuid import UUID
 
 from tortoise.exceptions import IntegrityError
@@ -19,6 +20,7 @@ from galapagos_core.artifact_specs import (
     ModelRegister,
     PackageBuild,
 )
+from galapagos_core.boundaries import LocalPaths, OutboundGuard
 from galapagos_core.builds.store import PackageStore
 from galapagos_core.config import BuildSettings
 from galapagos_core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -70,9 +72,17 @@ def _missing(*fields: tuple[str, str]) -> InvalidInput:
 
 
 class ArtifactService:
-    def __init__(self, settings: BuildSettings, store: PackageStore) -> None:
+    def __init__(
+        self,
+        settings: BuildSettings,
+        store: PackageStore,
+        local_paths: LocalPaths,
+        git_hosts: OutboundGuard,
+    ) -> None:
         self.settings = settings
         self.store = store
+        self.local_paths = local_paths
+        self.git_hosts = git_hosts
 
     # Registration -------------------------------------------------------------------------
 
@@ -93,7 +103,7 @@ class ArtifactService:
         if missing:
             raise _missing(*missing)
         assert source is not None
-        self._check_git_source(source)
+        self._check_git_source(actor, source)
         if serve.type == ServeType.WORKFLOW:
             registration = Registration(
                 artifact=await self._create_artifact(
@@ -135,6 +145,7 @@ class ArtifactService:
     @transactional
     async def register_model(self, actor: Actor, serve_name: str, spec: ModelRegister) -> Artifact:
         serve = await visible_serve(actor, serve_name, ProjectRole.EDITOR)
+        self.check_model_uri(actor, spec.model_uri)
         artifact = await self._create_artifact(
             actor,
             serve,
@@ -165,23 +176,10 @@ class ArtifactService:
             )
         await self._version_free(serve, spec.version)
         if spec.source_path is not None:
-            self._check_local_allowed()
-            folder = Path(spec.source_path)
-            if not folder.is_absolute():
-                raise InvalidInput(
-                    "source_path must be absolute",
-                    errors=[
-                        {
-                            "loc": ["body", "source_path"],
-                            "msg": "not absolute",
-                            "type": "value_error",
-                        }
-                    ],
-                )
-            source, kind = str(folder), SourceKind.PATH
+            source, kind = str(self._local_path(actor, spec.source_path)), SourceKind.PATH
         else:
             assert spec.github_repo_url is not None
-            self._check_git_source(spec.github_repo_url)
+            self._check_git_source(actor, spec.github_repo_url)
             source, kind = spec.github_repo_url, SourceKind.GIT
         job = await self._create_job(
             actor,
@@ -264,17 +262,26 @@ class ArtifactService:
 
     # Helpers ------------------------------------------------------------------------------
 
-    def _check_local_allowed(self) -> None:
-        if not self.settings.allow_local_sources:
+    def _local_path(self, actor: Actor, path: str) -> Path:
+        """A folder of this host, for platform admins only and only below the roots."""
+        if not actor.is_admin:
             raise PermissionDenied(
-                "local sources are disabled on this control plane: the operator enables them "
-                "with GALAPAGOS_BUILDS__ALLOW_LOCAL_SOURCES=true",
-                code="LOCAL_SOURCES_DISABLED",
+                "local sources (source_path, file:// URLs) read this host's disk: they are for "
+                "platform admins; push the code to a git repository instead",
+                code="LOCAL_SOURCE_FORBIDDEN",
             )
+        return self.local_paths.check(path)
 
-    def _check_git_source(self, url: str) -> None:
-        if url.startswith("file://"):  # reads this host's disk, like a folder source
-            self._check_local_allowed()
+    def _check_git_source(self, actor: Actor, url: str) -> None:
+        if urlsplit(url).scheme == "file":  # reads this host's disk, like a folder source
+            self._local_path(actor, urlsplit(url).path)
+        else:  # the builder resolves and pins the host; literal addresses are refused now
+            self.git_hosts.check_literal(url)
+
+    def check_model_uri(self, actor: Actor, uri: str) -> None:
+        # A file:// model is read where the model server runs: on a local Ray, this host.
+        if urlsplit(uri).scheme == "file":
+            self._local_path(actor, urlsplit(uri).path)
 
     async def _version_free(self, serve: Serve, version: str) -> None:
         if await artifact_queries.artifact_exists(serve.id, version):

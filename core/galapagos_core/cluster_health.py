@@ -20,6 +20,7 @@ from galapagos_model.enums import ClusterStatus
 from galapagos_model.queries import clusters as cluster_queries
 
 log = logging.getLogger("galapagos.clusters")
+_DEADLINE = 20.0  # seconds one cluster may take to answer; the others are not kept waiting
 WATCHED = (
     "inferenceservices.serving.kserve.io",
     "rayservices.ray.io",
@@ -59,13 +60,16 @@ class ClusterMonitor:
     ) -> tuple[ClusterStatus, str | None, dict[str, list[str]] | None]:
         try:
             api = await self.clients.for_cluster(cluster)
-            crds = await client.ApiextensionsV1Api(api).list_custom_resource_definition()
+            extensions = client.ApiextensionsV1Api(api)
+            crds = await asyncio.wait_for(extensions.list_custom_resource_definition(), _DEADLINE)
         except SecretError as exc:
             return ClusterStatus.UNHEALTHY, exc.message, None
         except ApiException as exc:
             return ClusterStatus.UNHEALTHY, f"{exc.status} {exc.reason}", None
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             return ClusterStatus.UNREACHABLE, str(exc) or type(exc).__name__, None
+        except Exception as exc:  # a kubeconfig the client cannot use, and the like
+            return ClusterStatus.UNHEALTHY, f"{type(exc).__name__}: {exc}"[:2000], None
         capabilities = {
             item.metadata.name: sorted(v.name for v in item.spec.versions if v.served)
             for item in crds.items

@@ -24,11 +24,13 @@ _MAX_KUBECONFIG = 256 * 1024
 
 class ClusterCreate(BaseModel):
     name: ResourceName
-    kubeconfig: SecretStr = Field(description="the kubeconfig document (YAML or JSON)")
+    kubeconfig: SecretStr = Field(
+        max_length=262144, description="the kubeconfig document (YAML or JSON)"
+    )
 
 
 class ClusterUpdate(BaseModel):
-    kubeconfig: SecretStr
+    kubeconfig: SecretStr = Field(max_length=262144)
 
 
 def kubeconfig_context(cluster_name: str) -> str:

@@ -11,7 +11,14 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    IPvAnyNetwork,
+    SecretStr,
+    ValidationError,
+    model_validator,
+)
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -58,6 +65,8 @@ class ApiSettings(BaseModel):
     port: int = Field(8000, ge=0, le=65535)
     # Externally reachable base URL (for links such as logs_url); defaults to host:port.
     public_url: str | None = None
+    # Larger request bodies are refused with 413 while they are read.
+    max_body_bytes: int = Field(1024 * 1024, ge=1024)
 
 
 class AuthSettings(BaseModel):
@@ -90,7 +99,16 @@ class KanikoSettings(BaseModel):
 class BuildSettings(BaseModel):
     default_builder: BuilderKind = BuilderKind.LOCAL
     store_dir: Path | None = None  # packages; default <data_dir>/packages
-    allow_local_sources: bool = False  # folders and file:// repositories on this host
+    # Folders and file:// repositories on this host, for platform admins only, and only below
+    # these roots (never the data directory). Empty: local sources are off.
+    local_source_roots: list[Path] = Field(default_factory=list, max_length=32)
+    # Git hosts resolving to loopback, link-local or private addresses are refused unless
+    # allowed here: all of them, or those in the listed networks (an in-house Git server).
+    allow_private_git_hosts: bool = False
+    allowed_git_networks: list[IPvAnyNetwork] = Field(default_factory=list, max_length=64)
+    # Package links handed to clusters are signed and expire; they are renewed (and the
+    # workloads using them re-applied) when half of this has passed.
+    package_link_ttl_seconds: int = Field(30 * 86400, ge=600)
     max_source_mb: float = Field(500, gt=0)
     default_import_path: str = "main:app"
     timeout_seconds: float = Field(1800, gt=0)
@@ -130,7 +148,11 @@ class RaySettings(BaseModel):
 
 class ReconcileSettings(BaseModel):
     interval_seconds: float = Field(2.0, gt=0)
+    # An environment's pass is stopped after this; its lease is renewed while the pass runs,
+    # so another worker takes over within ``lease_seconds`` of a worker dying.
+    environment_timeout_seconds: float = Field(150, gt=0)
     lease_seconds: float = Field(60, ge=1)
+    parallel_environments: int = Field(8, ge=1, le=256)
     wait_timeout_seconds: float = Field(300, gt=0)  # the longest ?wait=true may block
     cluster_check_seconds: float = Field(30, gt=0)
 

@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, Field, model_validator
 
+from galapagos_core.bounds import FreeForm
 from galapagos_core.infra_specs import NodeCapacity, Replicas
 from galapagos_core.names import ResourceName, Version
 from galapagos_model.enums import DeploymentStrategy, ModelFormat, NodeCapacityType
@@ -21,12 +22,15 @@ EnvVarName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_lengt
 
 class ApiServeDeploymentConfig(BaseModel):
     deployment_strategy: Annotated[DeploymentStrategy, BeforeValidator(_strategy)] | None = None
-    deployment_strategy_config: dict[str, Any] | None = None
-    environment_variables: dict[EnvVarName, Annotated[str, Field(max_length=8192)]] | None = None
+    deployment_strategy_config: FreeForm | None = None
+    environment_variables: (
+        Annotated[dict[EnvVarName, Annotated[str, Field(max_length=8192)]], Field(max_length=128)]
+        | None
+    ) = None
 
 
 class WorkflowServeDeploymentConfig(BaseModel):
-    input_parameters: dict[str, Any] = {}
+    input_parameters: FreeForm = {}
 
 
 class DeployRequest(BaseModel):

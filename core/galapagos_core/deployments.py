@@ -389,9 +389,7 @@ class DeploymentService:
             route_prefix=f"/{serve.name}",
             artifact_kind=artifact.kind,
             artifact_version=artifact.version,
-            package_url=self.package_url(artifact.package_sha256)
-            if artifact.package_sha256
-            else None,
+            package_sha256=artifact.package_sha256,
             import_path=artifact.import_path,
             image_url=artifact.image_url,
             model_uri=artifact.model_uri,
@@ -406,14 +404,6 @@ class DeploymentService:
             node_capacity=config.node_capacity_type,
             env_vars=env_vars,
         )
-
-    def package_url(self, sha256: str) -> str:
-        api = self.settings.api
-        base = (
-            api.public_url
-            or f"http://{api.host if api.host != '0.0.0.0' else '127.0.0.1'}:{api.port}"
-        )
-        return f"{base.rstrip('/')}/packages/{sha256}.zip"
 
     def service_url(self, environment: Environment, spec: WorkloadSpec) -> str | None:
         """Where the serve answers, when known before it is ready (Ray: its route)."""

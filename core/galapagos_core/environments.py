@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from tortoise.exceptions import IntegrityError
@@ -11,6 +11,7 @@ from tortoise.exceptions import IntegrityError
 from galapagos_core import audit
 from galapagos_core.access import require_admin
 from galapagos_core.actor import Actor
+from galapagos_core.bounds import limited
 from galapagos_core.clusters import cluster_not_found
 from galapagos_core.errors import Conflict, environment_not_found
 from galapagos_core.names import ResourceName
@@ -22,9 +23,12 @@ from galapagos_model.queries import clusters as cluster_queries
 from galapagos_model.queries import environments as environment_queries
 from galapagos_model.queries.paging import Page, PageRequest
 
+_MAX_EXTRA_KEYS = 32
+_check_extras = limited(max_bytes=8192, max_depth=3)
+
 
 class EnvironmentConfigs(BaseModel):
-    """Darwin's ``environment_configs``; unknown keys are kept as given."""
+    """Darwin's ``environment_configs``; unknown keys are kept as given, within bounds."""
 
     model_config = ConfigDict(extra="allow")
 
@@ -32,9 +36,21 @@ class EnvironmentConfigs(BaseModel):
     cluster_name: str | None = Field(None, max_length=255)
     namespace: str | None = Field(None, max_length=63)
     security_group: str | None = Field(None, max_length=255)
-    subnets: list[str] | str | None = None
+    subnets: Annotated[list[Annotated[str, Field(max_length=255)]], Field(max_length=64)] | (
+        Annotated[str, Field(max_length=1024)] | None
+    ) = None
     ft_redis_url: str | None = Field(None, max_length=1024)
     workflow_url: str | None = Field(None, max_length=1024)
+
+    @model_validator(mode="after")
+    def _bounded_extras(self) -> EnvironmentConfigs:
+        extra = self.model_extra or {}
+        if len(extra) > _MAX_EXTRA_KEYS:
+            raise ValueError(f"at most {_MAX_EXTRA_KEYS} keys beyond Darwin's own are kept")
+        if any(len(key) > 64 for key in extra):
+            raise ValueError("keys are at most 64 characters")
+        _check_extras(extra)
+        return self
 
 
 class EnvironmentCreate(BaseModel):
@@ -46,7 +62,9 @@ class EnvironmentCreate(BaseModel):
         max_length=255,
         description="Ray dashboard URL, or 'local' for a Ray the platform starts",
     )
-    ray_token: SecretStr | None = Field(None, description="the Ray dashboard's bearer token")
+    ray_token: SecretStr | None = Field(
+        None, max_length=4096, description="the Ray dashboard's bearer token"
+    )
     cluster: ResourceName | None = Field(None, description="for kuberay and kserve: the cluster")
     is_protected: bool = False
 

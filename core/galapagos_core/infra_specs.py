@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from croniter import croniter
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
+from galapagos_core.bounds import FreeForm, Hostname
 from galapagos_core.errors import NotFound
 from galapagos_model.enums import ConcurrencyPolicy, NodeCapacityType, ServingFramework
 from galapagos_model.infra import ApiServeInfraConfig
@@ -58,7 +59,7 @@ class FastApiConfig(_Spec):
 
 class ApiServeConfig(_Spec):
     backend_type: ServingFramework = ServingFramework.FASTAPI
-    additional_hosts: list[Annotated[str, Field(max_length=255)]] = Field(default_factory=list)
+    additional_hosts: list[Hostname] = Field(default_factory=list, max_length=100)
     fast_api_config: FastApiConfig
 
 
@@ -86,7 +87,9 @@ class WorkerNodeConfig(_Spec):
 
 
 class WorkflowServeConfig(_Spec):
-    schedule: str | None = Field(None, description="cron expression; none for on-demand runs")
+    schedule: str | None = Field(
+        None, max_length=255, description="cron expression; none for on-demand runs"
+    )
     timezone: str = Field("UTC", max_length=64)
     head_node_config: HeadNodeConfig
     worker_node_config: list[WorkerNodeConfig] = Field(default_factory=list, max_length=16)
@@ -167,8 +170,8 @@ class InfraConfigCreate(BaseModel):
 class InfraConfigPatch(BaseModel):
     """PATCH infra-config: any subset of the shape; absent or null fields keep their value."""
 
-    api_serve_config: dict[str, Any] | None = None
-    workflow_serve_config: dict[str, Any] | None = None
+    api_serve_config: FreeForm | None = None
+    workflow_serve_config: FreeForm | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> InfraConfigPatch:

@@ -9,6 +9,7 @@ from tortoise.exceptions import IntegrityError
 
 from galapagos_core.access import require_role
 from galapagos_core.actor import Actor
+from galapagos_core.artifacts import ArtifactService
 from galapagos_core.deploy_specs import ModelDeployRequest, ModelUndeployRequest
 from galapagos_core.deployments import DeploymentService
 from galapagos_core.environments import environment_named
@@ -26,8 +27,9 @@ from galapagos_model.queries import serves as serve_queries
 
 
 class ModelDeployService:
-    def __init__(self, deployments: DeploymentService) -> None:
+    def __init__(self, deployments: DeploymentService, artifacts: ArtifactService) -> None:
         self.deployments = deployments
+        self.artifacts = artifacts
 
     @transactional
     async def deploy(self, actor: Actor, request: ModelDeployRequest) -> Deployment:
@@ -35,6 +37,7 @@ class ModelDeployService:
         environment = await environment_named(request.env)
         artifact = await artifact_queries.artifact_by_version(serve.id, request.artifact_version)
         if artifact is None:
+            self.artifacts.check_model_uri(actor, request.model_uri)
             artifact = await artifact_queries.create_artifact(
                 serve=serve,
                 version=request.artifact_version,

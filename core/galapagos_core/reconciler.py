@@ -6,6 +6,10 @@ the environment's managed objects once, applies what is missing or different (dr
 included), deletes managed objects nobody wants, then records what it saw. Every status
 change happens in one transaction with the pointer it moves (ActiveDeployment), so a crash at
 any point leaves a state the next pass converges from.
+
+Each environment's pass is its own task with its own deadline: one whose cluster is broken or
+slow records its error on the environment (and on the cluster when the cluster could not be
+reached) while the others keep being reconciled on time.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import socket
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from tortoise.transactions import in_transaction
@@ -27,7 +32,8 @@ from galapagos_core.config import ReconcileSettings
 from galapagos_core.workloads import BackendError, Observed, WorkloadBackend, WorkloadSpec
 from galapagos_model.catalog import Environment
 from galapagos_model.deployments import Deployment, Workload
-from galapagos_model.enums import DeploymentStatus, DesiredState, WorkloadState
+from galapagos_model.enums import ClusterStatus, DeploymentStatus, DesiredState, WorkloadState
+from galapagos_model.queries import clusters as cluster_queries
 from galapagos_model.queries import deployments as deployment_queries
 from galapagos_model.queries import reconcile as reconcile_queries
 
@@ -56,6 +62,22 @@ def _settled(workload: Workload, seen: Observed | None) -> bool:
     )
 
 
+def _forget(running: dict[uuid.UUID, Any], key: uuid.UUID, _: object) -> None:
+    running.pop(key, None)
+
+
+class Unreachable(Exception):
+    """The environment's backend could not be reached or listed: its cluster's trouble."""
+
+
+def _describe(exc: BaseException) -> str:
+    text = getattr(exc, "message", None) or str(exc) or "no detail"
+    return f"{type(exc).__name__}: {text}"[:_MAX_ERROR]
+
+
+_MAX_ERROR = 2000
+
+
 class Reconciler:
     def __init__(
         self, backend_for: BackendFor, open_spec: SpecOpener, settings: ReconcileSettings
@@ -64,40 +86,85 @@ class Reconciler:
         self.open_spec = open_spec
         self.settings = settings
         self.owner = f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._slots = asyncio.Semaphore(settings.parallel_environments)
 
     async def run(self, stop: asyncio.Event) -> None:
+        """Start a pass for each environment every interval, unless its last one still runs:
+        a slow environment never holds the others back."""
+        running: dict[uuid.UUID, asyncio.Task[bool]] = {}
         while not stop.is_set():
             try:
-                await self.run_once()
+                for environment_id in await reconcile_queries.environment_ids():
+                    if environment_id not in running:
+                        task = asyncio.create_task(self.reconcile_one(environment_id))
+                        running[environment_id] = task
+                        task.add_done_callback(partial(_forget, running, environment_id))
             except Exception:
-                log.exception("reconcile pass failed")
+                log.exception("listing environments failed")
             interval = self.settings.interval_seconds * random.uniform(0.8, 1.2)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), interval)
+        for task in list(running.values()):
+            task.cancel()
+        await asyncio.gather(*running.values(), return_exceptions=True)
 
     async def run_once(self) -> int:
-        """Reconcile every environment nobody else holds; how many were reconciled."""
-        lease = timedelta(seconds=self.settings.lease_seconds)
-        done = 0
-        for environment_id in await reconcile_queries.environment_ids():
+        """One pass over every environment nobody else holds; how many succeeded."""
+        ids = await reconcile_queries.environment_ids()
+        return sum(await asyncio.gather(*(self.reconcile_one(i) for i in ids)))
+
+    async def reconcile_one(self, environment_id: uuid.UUID) -> bool:
+        """Claim, reconcile within the deadline, release with the outcome; True if it worked."""
+        async with self._slots:
+            lease = timedelta(seconds=self.settings.lease_seconds)
             environment = await reconcile_queries.claim(environment_id, self.owner, _now(), lease)
             if environment is None:
-                continue
+                return False
+            error: str | None = None
+            holding = asyncio.create_task(self._hold(environment_id, lease))
             try:
-                await self.reconcile(environment)
-                done += 1
+                await asyncio.wait_for(
+                    self.reconcile(environment), self.settings.environment_timeout_seconds
+                )
+            except Unreachable as exc:
+                error = _describe(exc.__cause__ or exc)
+                if environment.cluster is not None:
+                    await cluster_queries.record_health(
+                        environment.cluster,
+                        status=ClusterStatus.UNREACHABLE,
+                        status_message=f"environment {environment.name}: {error}"[:_MAX_ERROR],
+                        checked_at=_now(),
+                    )
+            except TimeoutError:
+                seconds = self.settings.environment_timeout_seconds
+                error = f"the pass took longer than {seconds:g}s and was stopped"
             except BackendError as exc:
-                log.warning("environment %s: %s", environment.name, exc)
+                error = _describe(exc)
+            except Exception as exc:
+                log.exception("environment %s: reconcile pass failed", environment.name)
+                error = _describe(exc)
             finally:
-                await reconcile_queries.release(environment_id, self.owner, _now())
-        return done
+                holding.cancel()
+                if error is not None:
+                    log.warning("environment %s: %s", environment.name, error)
+                await reconcile_queries.release(environment_id, self.owner, _now(), error)
+            return error is None
+
+    async def _hold(self, environment_id: uuid.UUID, lease: timedelta) -> None:
+        """Renew the environment's lease while its pass runs."""
+        while True:
+            await asyncio.sleep(lease.total_seconds() / 3)
+            await reconcile_queries.renew(environment_id, self.owner, _now() + lease)
 
     async def reconcile(self, environment: Environment) -> None:
         workloads = await deployment_queries.workloads_of(environment.id)
         if not workloads and environment.ray_address == "local":
             return  # nothing to run: do not start a local Ray just to look
-        backend = await self.backend_for(environment)
-        observed = await backend.observe(environment)
+        try:
+            backend = await self.backend_for(environment)
+            observed = await backend.observe(environment)
+        except Exception as exc:
+            raise Unreachable(str(exc)) from exc
         wanted = {w.name: w for w in workloads}
 
         to_apply: list[WorkloadSpec] = []

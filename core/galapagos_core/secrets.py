@@ -13,7 +13,9 @@ import secrets as random
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from galapagos_core.errors import ConfigError, GalapagosError
 
@@ -79,6 +81,14 @@ class SecretBox:
             return AESGCM(self.keys[key_id]).decrypt(raw[:12], raw[12:], context.encode()).decode()
         except InvalidTag:
             raise SecretError("secret does not decrypt: wrong key or tampered value") from None
+
+    def derived_keys(self, purpose: str) -> list[bytes]:
+        """One key per configured key, for ``purpose`` only (HKDF-SHA256), the current first:
+        sign with the first, accept any, and rotation carries over."""
+        return [
+            HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose.encode()).derive(key)
+            for key in self.keys.values()
+        ]
 
     def needs_rotation(self, value: str) -> bool:
         return value.split(":", 2)[1:2] != [self.current]

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from galapagos_core.artifacts import ArtifactService
 from galapagos_core.audit import AuditService
+from galapagos_core.boundaries import git_hosts, local_sources
+from galapagos_core.builds.links import PackageLinks, package_links
 from galapagos_core.builds.store import DirectoryStore
 from galapagos_core.clusters import ClusterService
 from galapagos_core.config import Settings
@@ -23,6 +25,7 @@ from galapagos_core.serves import ServeService
 class Services:
     settings: Settings
     secrets: SecretBox
+    links: PackageLinks
     identity: IdentityService
     projects: ProjectService
     serves: ServeService
@@ -39,9 +42,16 @@ class Services:
     def build(cls, settings: Settings) -> Services:
         secrets = secret_box(settings)
         deployments = DeploymentService(settings, secrets)
+        artifacts = ArtifactService(
+            settings.builds,
+            DirectoryStore(settings.package_dir),
+            local_sources(settings),
+            git_hosts(settings),
+        )
         return cls(
             settings=settings,
             secrets=secrets,
+            links=package_links(settings, secrets),
             identity=IdentityService(settings.auth),
             projects=ProjectService(),
             serves=ServeService(),
@@ -49,9 +59,9 @@ class Services:
             clusters=ClusterService(secrets),
             infra_configs=InfraConfigService(deployments),
             scaling=ScalingService(deployments),
-            artifacts=ArtifactService(settings.builds, DirectoryStore(settings.package_dir)),
+            artifacts=artifacts,
             deployments=deployments,
-            model_deploys=ModelDeployService(deployments),
+            model_deploys=ModelDeployService(deployments, artifacts),
             audit=AuditService(),
         )
 

@@ -29,7 +29,7 @@ class Worker:
 
 def make_worker(settings: Settings, services: Services, http: HttpClient) -> Worker:
     backends = Backends(
-        settings, http, services.secrets, DirectoryStore(settings.package_dir), services.deployments
+        settings, http, services.secrets, DirectoryStore(settings.package_dir), services.links
     )
     return Worker(
         builds=BuildWorker(configured_builders(settings, http), settings.builds),

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from pydantic import BaseModel, PrivateAttr
+from pydantic import BaseModel, PrivateAttr, model_validator
 
 from galapagos_model.catalog import Environment
 from galapagos_model.enums import ArtifactKind, NodeCapacityType, WorkloadState
@@ -26,7 +26,7 @@ class WorkloadSpec(BaseModel):
     route_prefix: str
     artifact_kind: ArtifactKind
     artifact_version: str
-    package_url: str | None = None
+    package_sha256: str | None = None  # rendered as a signed link (builds.links)
     import_path: str | None = None
     image_url: str | None = None
     model_uri: str | None = None
@@ -42,6 +42,15 @@ class WorkloadSpec(BaseModel):
     # As stored: values of secret-looking names are sealed (galapagos_core.secrets).
     env_vars: dict[str, str] = {}
     _opened_env: dict[str, str] | None = PrivateAttr(default=None)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_package_url(cls, data: Any) -> Any:
+        """Specs stored before links were signed named the package by its public URL."""
+        if isinstance(data, dict) and data.get("package_url") and not data.get("package_sha256"):
+            name = str(data["package_url"]).rsplit("/", 1)[-1]
+            data = {**data, "package_sha256": name.removesuffix(".zip")}
+        return data
 
     def with_opened_env(self, values: dict[str, str]) -> WorkloadSpec:
         """A copy that renders ``values`` as its environment (the hash stays the stored one)."""

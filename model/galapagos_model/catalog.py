@@ -56,7 +56,8 @@ class Environment(Entity):
     # The reconciler that holds this environment, and until when (row lease).
     reconcile_owner = fields.CharField(max_length=64, null=True)
     reconcile_until = fields.DatetimeField(null=True)
-    last_reconciled_at = fields.DatetimeField(null=True)
+    last_reconciled_at = fields.DatetimeField(null=True)  # the last pass that succeeded
+    reconcile_error = fields.TextField(null=True)  # why the last pass failed; None once one works
 
     class Meta:
         table = "environments"

@@ -9,7 +9,6 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, Response
 
 from galapagos_app.endpoints import Call, NoBody, NoQuery, Router
-from galapagos_app.errors import domain_error
 from galapagos_app.schemas.artifacts import ArtifactRead, JobCreated, JobRead, JobStatus
 from galapagos_app.schemas.common import PageOut, PageQuery, page_out
 from galapagos_core.artifact_specs import (
@@ -19,24 +18,19 @@ from galapagos_core.artifact_specs import (
     PackageBuild,
 )
 from galapagos_core.artifacts import job_not_found
-from galapagos_core.errors import NotFound
+from galapagos_core.builds.links import LinkCheck, PackageLinks
+from galapagos_core.errors import NotFound, PermissionDenied
 from galapagos_core.names import ResourceName
+from galapagos_core.services import Services
 from galapagos_model.artifacts import Artifact, ArtifactBuilderJob
 from galapagos_model.enums import BuildStatus
 
 router = Router(tag="artifacts")
 
 
-def package_url(request: Request, sha256: str) -> str:
-    """Where a Ray cluster fetches the package (``runtime_env.working_dir``)."""
-    public = request.state.services.settings.api.public_url
-    if public:
-        return f"{public.rstrip('/')}/packages/{sha256}.zip"
-    return str(request.url_for("package", sha256=sha256))
-
-
 def artifact_read(artifact: Artifact, request: Request) -> ArtifactRead:
     sha = artifact.package_sha256
+    links: PackageLinks = request.state.services.links
     return ArtifactRead(
         id=artifact.id,
         version=artifact.version,
@@ -44,7 +38,7 @@ def artifact_read(artifact: Artifact, request: Request) -> ArtifactRead:
         image_url=artifact.image_url,
         package_sha256=sha,
         package_size=artifact.package_size,
-        package_url=package_url(request, sha) if sha else None,
+        package_url=links.url(sha) if sha else None,
         import_path=artifact.import_path,
         model_uri=artifact.model_uri,
         model_format=artifact.model_format,
@@ -231,13 +225,26 @@ async def cancel_job(call: Call[NoBody, NoQuery]) -> JobRead:
     return job_read(await call.services.artifacts.cancel_job(call.actor, _job_id(call)))
 
 
-async def public_package(request: Request) -> Response:
-    """Content-addressed packages, unauthenticated so Ray clusters can fetch them: the URL
-    names the sha256 of the bytes, which only holders of the artifact record know."""
+async def linked_package(request: Request) -> Response:
+    """A package through a signed, expiring link (what Ray clusters fetch as ``working_dir``):
+    no token, but the link is minted only by the control plane and only for a while."""
+    services: Services = request.state.services
     sha256 = request.path_params["sha256"]
-    path = request.state.services.artifacts.store.locate(sha256)
-    if path is None:
-        return await domain_error(
-            request, NotFound("no such package", code="PACKAGE_NOT_FOUND", sha256=sha256)
+    verdict = services.links.check(
+        sha256, request.query_params.get("expires", ""), request.query_params.get("signature", "")
+    )
+    if verdict == LinkCheck.EXPIRED:
+        raise PermissionDenied(
+            "this package link has expired: ask the API for the artifact again for a new one",
+            code="PACKAGE_LINK_EXPIRED",
         )
+    if verdict != LinkCheck.VALID:
+        raise PermissionDenied(
+            "package downloads need a signed link (an artifact's package_url) or a token "
+            "(GET /api/v1/artifact/{serve}/{version}/download)",
+            code="PACKAGE_LINK_INVALID",
+        )
+    path = services.artifacts.store.locate(sha256)
+    if path is None:
+        raise NotFound("no such package", code="PACKAGE_NOT_FOUND", sha256=sha256)
     return FileResponse(path, media_type="application/zip")

@@ -100,5 +100,9 @@ class EnvironmentRead(ReadModel):
     backend: EnvironmentBackend
     ray_address: str | None
     is_protected: bool
+    last_reconciled_at: Timestamp | None = Field(
+        None, description="when the reconciler last brought it in line"
+    )
+    reconcile_error: str | None = Field(None, description="why its last reconcile pass failed")
     created_at: Timestamp
     updated_at: Timestamp

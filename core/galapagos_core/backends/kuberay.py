@@ -18,6 +18,7 @@ from galapagos_core.backends.kubernetes import (
     status_is_current,
 )
 from galapagos_core.backends.ray import render as render_application
+from galapagos_core.builds.links import PackageLinks
 from galapagos_core.workloads import WorkloadSpec
 from galapagos_model.catalog import Environment
 from galapagos_model.enums import WorkloadState
@@ -29,16 +30,24 @@ RAY_VERSION = "2.60.0"
 class KubeRayBackend(CustomResourceBackend):
     resource = RAY_SERVICE
 
-    def __init__(self, clients: KubeClients, runtime_url: str, *, default_cpus: float) -> None:
+    def __init__(
+        self,
+        clients: KubeClients,
+        links: PackageLinks,
+        runtime_sha256: str,
+        *,
+        default_cpus: float,
+    ) -> None:
         super().__init__(clients)
-        self.runtime_url = runtime_url
+        self.links = links
+        self.runtime_sha256 = runtime_sha256
         self.default_cpus = default_cpus
 
     def render(self, environment: Environment, spec: WorkloadSpec) -> dict[str, Any]:
         image = str(
             environment.env_configs.get("ray_image") or f"rayproject/ray:{RAY_VERSION}-py311"
         )
-        application = render_application(spec, self.runtime_url, self.default_cpus)
+        application = render_application(spec, self.links, self.runtime_sha256, self.default_cpus)
         serve_config = {"applications": [application]}
         worker = {
             "groupName": "workers",

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
-from kubernetes_asyncio import client, config
+from kubernetes_asyncio import client
 from kubernetes_asyncio.client.rest import ApiException
 
+from galapagos_core.backends.kubeconfig import api_client
 from galapagos_core.naming import MANAGED_BY, label_value
 from galapagos_core.workloads import BackendError, Observed, WorkloadSpec, contains
 from galapagos_model.catalog import Cluster, Environment
@@ -36,7 +37,7 @@ class KubeClients:
             return cached[1]
         if cached is not None:
             await cached[1].close()
-        api = await config.new_client_from_config_dict(self.open_kubeconfig(cluster))
+        api = await api_client(self.open_kubeconfig(cluster))
         self._clients[cluster.id] = (cluster.updated_at, api)
         return api
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from galapagos_core.builds.links import PackageLinks
 from galapagos_core.http import HttpClient, HttpError
 from galapagos_core.workloads import BackendError, Observed, WorkloadSpec, contains
 from galapagos_model.catalog import Environment
@@ -48,13 +49,17 @@ class RayEndpoint:
 Resolver = Callable[[Environment], Awaitable[RayEndpoint]]
 
 
-def render(spec: WorkloadSpec, runtime_url: str, default_cpus: float) -> dict[str, Any]:
-    """The Serve application config for ``spec``."""
+def render(
+    spec: WorkloadSpec, links: PackageLinks, runtime_sha256: str, default_cpus: float
+) -> dict[str, Any]:
+    """The Serve application config for ``spec``: packages (the runtime's and the user's)
+    come as signed links the cluster fetches."""
     args: dict[str, Any] = {MARKER: {"spec_hash": spec.digest(), "labels": spec.labels()}}
-    runtime_env: dict[str, Any] = {"py_modules": [runtime_url]}
+    runtime_env: dict[str, Any] = {"py_modules": [links.url(runtime_sha256)]}
     if spec.artifact_kind == ArtifactKind.PACKAGE:
+        assert spec.package_sha256 is not None
         args["target"] = spec.import_path
-        runtime_env["working_dir"] = spec.package_url
+        runtime_env["working_dir"] = links.url(spec.package_sha256)
     else:
         args["model_uri"] = spec.model_uri
         args["model_format"] = spec.model_format
@@ -101,13 +106,15 @@ class RayBackend:
         self,
         http: HttpClient,
         resolve: Resolver,
-        runtime_url: Callable[[], Awaitable[str]],
+        links: PackageLinks,
+        runtime_sha256: str,
         *,
         default_cpus: float,
     ) -> None:
         self.http = http
         self.resolve = resolve
-        self.runtime_url = runtime_url
+        self.links = links
+        self.runtime_sha256 = runtime_sha256
         self.default_cpus = default_cpus
 
     async def _details(self, endpoint: RayEndpoint) -> dict[str, Any]:
@@ -143,16 +150,14 @@ class RayBackend:
         return found
 
     def matches(self, environment: Environment, spec: WorkloadSpec, observed: Observed) -> bool:
-        return observed.spec_hash == spec.digest() and contains(
-            observed.live, {k: v for k, v in self._rendered(spec).items() if k != "runtime_env"}
-        )
+        """Same spec, nothing drifted, and package links not yet due for renewal."""
+        return observed.spec_hash == spec.digest() and contains(observed.live, self._render(spec))
 
-    def _rendered(self, spec: WorkloadSpec) -> dict[str, Any]:
-        return render(spec, "", self.default_cpus)
+    def _render(self, spec: WorkloadSpec) -> dict[str, Any]:
+        return render(spec, self.links, self.runtime_sha256, self.default_cpus)
 
     async def apply(self, environment: Environment, specs: list[WorkloadSpec]) -> None:
-        runtime = await self.runtime_url()
-        rendered = {spec.name: render(spec, runtime, self.default_cpus) for spec in specs}
+        rendered = {spec.name: self._render(spec) for spec in specs}
         await self._put(environment, lambda apps: {**apps, **rendered})
 
     async def delete(self, environment: Environment, names: list[str]) -> None:

@@ -12,10 +12,10 @@ from galapagos_core.backends.kubernetes import KubeClients
 from galapagos_core.backends.local_ray import LocalRay
 from galapagos_core.backends.ray import RayBackend, RayEndpoint
 from galapagos_core.builds import packaging
+from galapagos_core.builds.links import PackageLinks
 from galapagos_core.builds.store import PackageStore
 from galapagos_core.clusters import ClusterService
 from galapagos_core.config import Settings
-from galapagos_core.deployments import DeploymentService
 from galapagos_core.environments import ray_token_context
 from galapagos_core.http import HttpClient
 from galapagos_core.secrets import SecretBox
@@ -31,28 +31,26 @@ class Backends:
         http: HttpClient,
         secrets: SecretBox,
         store: PackageStore,
-        deployments: DeploymentService,
+        links: PackageLinks,
     ) -> None:
         self.settings = settings
+        self.http = http
         self.secrets = secrets
         self.store = store
-        self.deployments = deployments
+        self.links = links
         self.local_ray = LocalRay(settings.ray, settings.data_dir, http)
         self.kube = KubeClients(ClusterService(secrets).kubeconfig)
-        self._runtime_url: str | None = None
+        self._runtime_sha256: str | None = None
         self._lock = asyncio.Lock()
-        cpus = settings.ray.replica_cpus
-        self.ray = RayBackend(http, self._ray_endpoint, self.runtime_url, default_cpus=cpus)
         self.kserve = KServeBackend(self.kube)
 
     async def for_environment(self, environment: Environment) -> WorkloadBackend:
-        if environment.backend == EnvironmentBackend.RAY:
-            return self.ray
         if environment.backend == EnvironmentBackend.KSERVE:
             return self.kserve
-        return KubeRayBackend(
-            self.kube, await self.runtime_url(), default_cpus=self.settings.ray.replica_cpus
-        )
+        runtime, cpus = await self.runtime_sha256(), self.settings.ray.replica_cpus
+        if environment.backend == EnvironmentBackend.RAY:
+            return RayBackend(self.http, self._ray_endpoint, self.links, runtime, default_cpus=cpus)
+        return KubeRayBackend(self.kube, self.links, runtime, default_cpus=cpus)
 
     async def _ray_endpoint(self, environment: Environment) -> RayEndpoint:
         if environment.ray_address == "local":
@@ -66,14 +64,14 @@ class Backends:
         serve_url = str(environment.env_configs.get("serve_url") or "")
         return RayEndpoint(address, token, serve_url)
 
-    async def runtime_url(self) -> str:
+    async def runtime_sha256(self) -> str:
         """The runtime package (galapagos_runtime) in the store, published once per process."""
         async with self._lock:
-            if self._runtime_url is None:
+            if self._runtime_sha256 is None:
                 package = await asyncio.to_thread(self._zip_runtime)
                 await self.store.put(package.path, package.sha256)
-                self._runtime_url = self.deployments.package_url(package.sha256)
-            return self._runtime_url
+                self._runtime_sha256 = package.sha256
+            return self._runtime_sha256
 
     def _zip_runtime(self) -> packaging.Package:
         found = importlib.util.find_spec("galapagos_runtime")

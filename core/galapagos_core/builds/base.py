@@ -54,3 +54,6 @@ class Builder(Protocol):
 
     async def cancel(self, job: ArtifactBuilderJob) -> None:
         """Stop the build where the builder allows it (best effort)."""
+
+    async def recover(self) -> None:
+        """Clean up what workers that died left behind; called when a worker starts."""

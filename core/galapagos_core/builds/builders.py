@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from pathlib import Path
 
+import yaml
 from kubernetes_asyncio import client, config
 
+from galapagos_core.backends.kubeconfig import api_client
+from galapagos_core.boundaries import git_hosts, local_sources
 from galapagos_core.builds.base import Builder
 from galapagos_core.builds.external import ExternalBuilder
 from galapagos_core.builds.git import GitCredentials
@@ -32,6 +36,8 @@ def configured_builders(settings: Settings, http: HttpClient) -> Mapping[Builder
             git_timeout=builds.git_timeout_seconds,
             max_source_bytes=int(builds.max_source_mb * 1024 * 1024),
             default_import_path=builds.default_import_path,
+            local_paths=local_sources(settings),
+            git_hosts=git_hosts(settings),
         )
     }
     if builds.external.url:
@@ -55,7 +61,8 @@ def kubernetes_client_factory(kubeconfig: Path | None) -> ApiClientFactory:
 
     async def make() -> client.ApiClient:
         if kubeconfig is not None:
-            return await config.new_client_from_config(config_file=str(kubeconfig))
+            text = await asyncio.to_thread(kubeconfig.read_text)
+            return await api_client(yaml.safe_load(text))
         configuration = client.Configuration()
         config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
         return client.ApiClient(configuration)

@@ -50,6 +50,9 @@ class ExternalBuilder:
     async def cancel(self, job: ArtifactBuilderJob) -> None:
         """The builder's API has no cancel: the job simply stops being polled."""
 
+    async def recover(self) -> None:
+        """Nothing lives here: the builder service keeps its own state."""
+
     async def _submit(self, job: ArtifactBuilderJob) -> InProgress:
         form = aiohttp.FormData()
         form.add_field("app_name", job.serve.name)

@@ -132,6 +132,9 @@ class KanikoBuilder:
                 )
             return InProgress(poll_after=self.poll_interval)
 
+    async def recover(self) -> None:
+        """Nothing lives here: Jobs on the cluster are found again through their jobs."""
+
     async def cancel(self, job: ArtifactBuilderJob) -> None:
         if job.task_id is None:
             return

@@ -4,17 +4,30 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
+import logging
 import sys
-import tempfile
 from pathlib import Path
+from urllib.parse import urlsplit
 
+from galapagos_core.boundaries import LocalPaths, OutboundGuard
 from galapagos_core.builds import packaging
 from galapagos_core.builds.base import BuildFailure, Built
-from galapagos_core.builds.git import Git, GitCredentials, GitError, redact_url
+from galapagos_core.builds.git import (
+    Git,
+    GitCredentials,
+    GitError,
+    Remote,
+    guarded_remote,
+    local_remote,
+    redact_url,
+)
 from galapagos_core.builds.store import PackageStore
+from galapagos_core.errors import PermissionDenied
+from galapagos_core.processes import die_with_parent, owned_folder, remove_abandoned
 from galapagos_model.artifacts import ArtifactBuilderJob
 from galapagos_model.enums import ArtifactKind, BuilderKind, SourceKind
+
+log = logging.getLogger("galapagos.builds")
 
 
 class LocalBuilder:
@@ -31,8 +44,12 @@ class LocalBuilder:
         git_timeout: float,
         max_source_bytes: int,
         default_import_path: str,
+        local_paths: LocalPaths,
+        git_hosts: OutboundGuard,
     ) -> None:
         self.store = store
+        self.local_paths = local_paths
+        self.git_hosts = git_hosts
         self.work_root = work_root
         self.credentials = credentials
         self.git_timeout = git_timeout
@@ -40,15 +57,22 @@ class LocalBuilder:
         self.default_import_path = default_import_path
 
     async def advance(self, job: ArtifactBuilderJob) -> Built:
-        self.work_root.mkdir(parents=True, exist_ok=True)
-        workdir = Path(tempfile.mkdtemp(prefix=f"build-{job.id}-", dir=self.work_root))
-        try:
+        async with owned_folder(self.work_root, f"build-{job.id}-") as workdir:
             return await self._build(job, workdir)
-        finally:
-            await asyncio.to_thread(shutil.rmtree, workdir, True)
 
     async def cancel(self, job: ArtifactBuilderJob) -> None:
         """Nothing outside this process: the worker cancels the running task itself."""
+
+    async def recover(self) -> None:
+        """Remove build folders whose worker died mid-build."""
+        for folder in await asyncio.to_thread(remove_abandoned, self.work_root):
+            log.info("removed the abandoned build folder %s", folder)
+
+    async def _remote(self, url: str) -> Remote:
+        """The remote to clone, after the local-source rules or the outbound guard."""
+        if urlsplit(url).scheme == "file":
+            return local_remote(f"file://{self.local_paths.check(urlsplit(url).path)}")
+        return await guarded_remote(url, self.git_hosts, self.git_timeout)
 
     async def _build(self, job: ArtifactBuilderJob, workdir: Path) -> Built:
         git = Git(workdir, self.credentials, self.git_timeout)
@@ -56,12 +80,17 @@ class LocalBuilder:
         if job.source_kind == SourceKind.GIT:
             checkout = workdir / "src"
             try:
-                commit = await git.checkout(job.source, job.branch, checkout)
+                commit = await git.checkout(await self._remote(job.source), job.branch, checkout)
             except GitError as exc:
                 raise BuildFailure(str(exc)) from None
+            except PermissionDenied as exc:  # refused by the local-source rules or the guard
+                raise BuildFailure(exc.message) from None
             logs.append(f"cloned {redact_url(job.source)} at {job.branch or 'HEAD'} ({commit})")
         else:
-            checkout = Path(job.source)
+            try:  # checked again: a symlink may have changed since the job was registered
+                checkout = self.local_paths.check(job.source)
+            except PermissionDenied as exc:
+                raise BuildFailure(exc.message) from None
             if not checkout.is_dir():
                 raise BuildFailure(f"source folder {job.source} does not exist")
             logs.append(f"reading folder {job.source}")
@@ -98,6 +127,7 @@ class LocalBuilder:
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
+            preexec_fn=die_with_parent,
         )
         listing = "\0".join(names).encode() if names is not None else b""
         try:

@@ -50,6 +50,7 @@ def collect(root: Path, names: Iterable[str], *, max_bytes: int) -> list[Package
     """The files to package, sorted; refuses trees larger than ``max_bytes``."""
     files: list[PackageFile] = []
     total = 0
+    inside = root.resolve()
     for name in sorted(set(names)):
         relative = PurePosixPath(name)
         if ".git" in relative.parts or relative.is_absolute() or ".." in relative.parts:
@@ -58,6 +59,8 @@ def collect(root: Path, names: Iterable[str], *, max_bytes: int) -> list[Package
         info = path.lstat()
         if not stat.S_ISREG(info.st_mode):
             continue  # symlinks, sockets and the like have no place in a package
+        if not path.resolve().is_relative_to(inside):
+            continue  # reached through a symlinked folder: it lies elsewhere on this host
         total += info.st_size
         if total > max_bytes:
             raise SourceTooLarge(

@@ -65,6 +65,8 @@ class BuildWorker:
     async def run(self, stop: asyncio.Event) -> None:
         """Claim and advance jobs until ``stop`` is set."""
         log.info("build worker %s started", self.owner)
+        for builder in self.builders.values():
+            await builder.recover()
         running: set[asyncio.Task[None]] = set()
         while not stop.is_set():
             free = self.settings.concurrency - len(running)

@@ -27,7 +27,15 @@ async def claim(
     return await Environment.get_or_none(id=environment_id).select_related("cluster")
 
 
-async def release(environment_id: UUID, owner: str, now: datetime) -> None:
+async def renew(environment_id: UUID, owner: str, until: datetime) -> None:
+    await Environment.filter(id=environment_id, reconcile_owner=owner).update(reconcile_until=until)
+
+
+async def release(environment_id: UUID, owner: str, now: datetime, error: str | None) -> None:
+    """Give the lease back with the pass's outcome: its error, or the time it succeeded."""
+    outcome: dict[str, object] = {"reconcile_error": error}
+    if error is None:
+        outcome["last_reconciled_at"] = now
     await Environment.filter(id=environment_id, reconcile_owner=owner).update(
-        reconcile_owner=None, reconcile_until=None, last_reconciled_at=now
+        reconcile_owner=None, reconcile_until=None, **outcome
     )
