@@ -99,7 +99,7 @@ async def test_lists_and_free_form_maps_are_bounded(
     assert ok.status_code == 201, ok.text
     assert len((await ApiServeInfraConfig.get()).additional_hosts) == 100
 
-    many_keys = {f"k{i}": "v" for i in range(33)}
+    many_keys = {f"k{i}": "v" for i in range(40)}
     response = await api.post(
         "/api/v1/environment",
         json={"name": "big", "environment_configs": many_keys},
@@ -115,8 +115,7 @@ async def test_lists_and_free_form_maps_are_bounded(
     response = await api.patch(
         "/api/v1/environment/prod", json={"environment_configs": deep}, headers=h
     )
-    assert response.status_code == 422
-    assert "nests deeper" in response.text
+    assert response.status_code == 422  # extra keys hold text, numbers, flags or text lists
     assert not await Environment.filter(name="big").exists()
     subnets = {"subnets": [f"subnet-{i}" for i in range(65)]}
     response = await api.patch(
@@ -128,17 +127,28 @@ async def test_lists_and_free_form_maps_are_bounded(
 @pytest.mark.parametrize(
     ("path", "body", "loc"),
     [
-        ("/api/v1/serve", {"name": "iris", "type": "api", "description": "a\x00b"}, "description"),
         (
             "/api/v1/artifact",
             {"serve_name": "iris", "version": "v1", "file_path": "app\x00/x"},
             "file_path",
         ),
+        (
+            "/api/v1/artifact/iris/package",
+            {"version": "v1", "source_path": "/tmp/a\x00"},
+            "source_path",
+        ),
     ],
 )
-async def test_nul_characters_are_a_422_with_the_field(
-    api: httpx.AsyncClient, admin: str, path: str, body: dict[str, str], loc: str
+async def test_nul_in_a_path_is_a_422_with_the_field(
+    api: httpx.AsyncClient,
+    admin: str,
+    factory: Factory,
+    path: str,
+    body: dict[str, str],
+    loc: str,
 ) -> None:
+    """Paths reach the file system and child processes: no NUL, no control characters."""
+    await factory.serve("iris")
     response = await api.post(path, json=body, headers=bearer(admin))
     assert response.status_code == 422
     assert response.json()["error"]["params"]["errors"][0]["loc"] == ["body", loc]

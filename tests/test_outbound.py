@@ -78,7 +78,7 @@ async def test_a_name_resolving_to_loopback_is_refused_after_resolution() -> Non
     [
         "http://169.254.169.254/latest/meta-data.git",
         "https://127.0.0.1/org/repo.git",
-        "https://[::1]/org/repo.git",
+        "http://0.0.0.0:9/repo.git",
         "http://localhost:8080/repo.git",
         "ssh://git@10.0.0.5/org/repo.git",
         "git@192.168.1.10:org/repo.git",

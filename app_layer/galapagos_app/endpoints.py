@@ -6,6 +6,7 @@ drives request validation, the envelope and the OpenAPI document.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar, cast
@@ -16,10 +17,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from galapagos_app.envelope import success
-from galapagos_app.limits import parse_json_body
+from galapagos_app.limits import json_body
 from galapagos_app.state import AppState
 from galapagos_core.actor import Actor
-from galapagos_core.errors import InvalidInput, NotAuthenticated
+from galapagos_core.errors import InvalidInput, NotAuthenticated, NotFound
+from galapagos_core.names import DNS_LABEL, USERNAME, VERSION
 from galapagos_core.services import Services
 
 B = TypeVar("B", bound=BaseModel)
@@ -62,6 +64,8 @@ class Endpoint:
     status_code: int = 200
     message: str | None = None
     errors: tuple[int, ...] = ()
+    # What a successful answer is when it is not the JSON envelope (a zip, plain text).
+    media: str | None = None
 
 
 @dataclass
@@ -83,6 +87,7 @@ class Router:
         status_code: int = 200,
         errors: tuple[int, ...] = (),
         message: str | None = None,
+        media: str | None = None,
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             self.endpoints.append(
@@ -98,6 +103,7 @@ class Router:
                     status_code=status_code,
                     errors=errors,
                     message=message,
+                    media=media,
                 )
             )
             return handler
@@ -129,10 +135,34 @@ def _invalid(errors: list[dict[str, Any]]) -> InvalidInput:
     return InvalidInput(f"invalid request: {fields}", errors=errors)
 
 
+# What the names in paths may be; a path naming something no record can have is a 404.
+_NAME = {"type": "string", "pattern": DNS_LABEL, "maxLength": 50}
+PATH_PARAMETERS: dict[str, dict[str, Any]] = {
+    "serve": _NAME,
+    "env": _NAME,
+    "name": _NAME,
+    "project": _NAME,
+    "username": {"type": "string", "pattern": USERNAME, "maxLength": 50},
+    "version": {"type": "string", "pattern": VERSION, "maxLength": 64},
+}
+_PATH_PATTERNS = {
+    name: (re.compile(schema["pattern"]), schema["maxLength"])
+    for name, schema in PATH_PARAMETERS.items()
+}
+
+
+def _check_path(path: dict[str, str]) -> None:
+    for name, value in path.items():
+        rule = _PATH_PATTERNS.get(name)
+        if rule is not None and (len(value) > rule[1] or not rule[0].fullmatch(value)):
+            raise NotFound(f"no {name} is named '{value}'", code="NOT_FOUND", **{name: value})
+
+
 async def _parse_body(request: Request, model: type[BaseModel]) -> BaseModel:
-    payload = parse_json_body(await request.body(), request.headers.get("content-type"))
+    body = json_body(await request.body(), request.headers.get("content-type"))
     try:
-        return model.model_validate(payload)
+        # Strict: JSON types as the schema states them (no "1" for 1, no "yes" for true).
+        return model.model_validate_json(body, strict=True)
     except ValidationError as exc:
         raise _invalid(_errors(exc, "body")) from None
 
@@ -158,6 +188,7 @@ def actor_of(request: Request) -> Actor:
 def _runner(endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:
     async def run(request: Request) -> Response:
         actor = actor_of(request)
+        _check_path(request.path_params)
         body = await _parse_body(request, endpoint.body) if endpoint.body else NoBody()
         query = _parse_query(request, endpoint.query) if endpoint.query else NoQuery()
         state = cast(AppState, request.state)
@@ -194,4 +225,7 @@ def routes(routers: list[Router]) -> list[Route]:
     for router in routers:
         for endpoint in router.endpoints:
             by_path.setdefault(endpoint.path, []).append(endpoint)
-    return [_route(path, endpoints) for path, endpoints in by_path.items()]
+    # Literal segments before parameters ("/serve/deploy-model" before "/serve/{serve}"), so
+    # the route that answers a path, 405s included, is the one that names it.
+    ordered = sorted(by_path, key=lambda path: [s.startswith("{") for s in path.split("/")])
+    return [_route(path, by_path[path]) for path in ordered]

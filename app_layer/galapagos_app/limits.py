@@ -1,5 +1,5 @@
 """Request bodies are bounded: a body over the limit is refused with 413 while it is read,
-never buffered whole first, and JSON is parsed only to a bounded depth."""
+never buffered whole first, and JSON is accepted only to a bounded depth."""
 
 from __future__ import annotations
 
@@ -66,10 +66,12 @@ def _is_json(content_type: str) -> bool:
     )
 
 
-def parse_json_body(raw: bytes, content_type: str | None) -> Any:
-    """The JSON document in ``raw`` (an empty body is ``{}``), or a clear 4xx."""
+def json_body(raw: bytes, content_type: str | None) -> bytes:
+    """The JSON body to validate, or a clear 4xx for one that is not JSON or nests too
+    deeply. An empty body stands for ``{}``; integral numbers written as ``2.0`` become
+    ``2``, since JSON (and JSON Schema) make no difference between the two."""
     if not raw:
-        return {}
+        return b"{}"
     if not _is_json(content_type or ""):
         raise UnsupportedMediaType(
             f"send the body as JSON with 'Content-Type: application/json' "
@@ -82,26 +84,37 @@ def parse_json_body(raw: bytes, content_type: str | None) -> Any:
         raise _invalid_json(f"nested deeper than {MAX_JSON_DEPTH} levels") from None
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise _invalid_json("invalid JSON") from None
-    _check(document)
-    return document
+    if not _needs_rewrite(document):
+        return raw
+    return json.dumps(_integral(document)).encode()
 
 
-def _check(document: Any) -> None:
-    """No deeper than MAX_JSON_DEPTH, no NUL characters: nothing downstream wants either."""
-    pending: list[tuple[Any, tuple[Any, ...]]] = [(document, ())]
+def _needs_rewrite(document: Any) -> bool:
+    """Refuse nesting deeper than MAX_JSON_DEPTH (no field of any request nests that far);
+    say whether integral floats need rewriting."""
+    integral_floats = False
+    pending: list[tuple[Any, int]] = [(document, 0)]
     while pending:
-        value, path = pending.pop()
-        if len(path) > MAX_JSON_DEPTH:
+        value, depth = pending.pop()
+        if depth > MAX_JSON_DEPTH:
             raise _invalid_json(f"nested deeper than {MAX_JSON_DEPTH} levels")
         if isinstance(value, dict):
-            for key, child in value.items():
-                if "\0" in key:
-                    raise _nul(path)
-                pending.append((child, (*path, key)))
+            pending.extend((child, depth + 1) for child in value.values())
         elif isinstance(value, list):
-            pending.extend((child, (*path, index)) for index, child in enumerate(value))
-        elif isinstance(value, str) and "\0" in value:
-            raise _nul(path)
+            pending.extend((child, depth + 1) for child in value)
+        elif isinstance(value, float) and value.is_integer():
+            integral_floats = True
+    return integral_floats
+
+
+def _integral(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _integral(child) for key, child in value.items()}
+    if isinstance(value, list):
+        return [_integral(child) for child in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
 
 
 def _invalid_json(reason: str) -> InvalidInput:
@@ -109,11 +122,4 @@ def _invalid_json(reason: str) -> InvalidInput:
         f"the request body is not acceptable JSON: {reason}",
         code="INVALID_JSON",
         errors=[{"loc": ["body"], "msg": reason, "type": "json_invalid"}],
-    )
-
-
-def _nul(path: tuple[Any, ...]) -> InvalidInput:
-    return InvalidInput(
-        "text may not contain NUL characters",
-        errors=[{"loc": ["body", *path], "msg": "contains a NUL character", "type": "string_nul"}],
     )

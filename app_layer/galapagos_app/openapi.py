@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pydantic import BaseModel, TypeAdapter
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic.json_schema import models_json_schema
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
-from galapagos_app.endpoints import Endpoint, Router
+from galapagos_app.endpoints import PATH_PARAMETERS, Endpoint, Router
 from galapagos_app.envelope import Envelope, ErrorEnvelope
 
 _REF = "#/components/schemas/{model}"
@@ -20,8 +20,12 @@ _ERROR_TEXT = {
     403: "not allowed",
     404: "not found, or not visible to the caller",
     409: "conflict",
+    413: "the request body is larger than the limit",
+    415: "the request body is not JSON",
     422: "invalid request (field paths in error.params.errors)",
 }
+_BINARY = {"type": "string", "format": "binary"}
+_TEXT = {"type": "string"}
 
 
 def _schema(annotation: Any, components: dict[str, Any]) -> dict[str, Any]:
@@ -36,10 +40,15 @@ def _input_schema(model: type[BaseModel], components: dict[str, Any]) -> dict[st
     return schema
 
 
+def _text_parameter(name: str, where: str) -> dict[str, Any]:
+    return {"name": name, "in": where, "required": True, "schema": _TEXT}
+
+
 def _operation(endpoint: Endpoint, components: dict[str, Any]) -> dict[str, Any]:
-    parameters: list[dict[str, Any]] = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-        for name in _PARAM.findall(endpoint.path)
+    names = _PARAM.findall(endpoint.path)
+    parameters = [
+        {"name": n, "in": "path", "required": True, "schema": PATH_PARAMETERS.get(n, _TEXT)}
+        for n in names
     ]
     if endpoint.query is not None:
         query_schema = _input_schema(endpoint.query, components)
@@ -48,20 +57,20 @@ def _operation(endpoint: Endpoint, components: dict[str, Any]) -> dict[str, Any]
             parameters.append(
                 {"name": name, "in": "query", "required": name in required, "schema": prop}
             )
-    envelope = Envelope[endpoint.response] if endpoint.response is not None else Envelope[None]  # type: ignore[name-defined]
+    if endpoint.media is not None:
+        schema = _BINARY if endpoint.media == "application/zip" else {"type": "string"}
+        content = {endpoint.media: {"schema": schema}}
+    else:
+        envelope = Envelope[endpoint.response] if endpoint.response is not None else Envelope[None]  # type: ignore[name-defined]
+        content = {"application/json": {"schema": _schema(envelope, components)}}
     responses: dict[str, Any] = {
-        str(endpoint.status_code): {
-            "description": "success",
-            "content": {"application/json": {"schema": _schema(envelope, components)}},
-        }
+        str(endpoint.status_code): {"description": "success", "content": content}
     }
-    error_ref = {"$ref": _REF.format(model="ErrorEnvelope")}
-    for status in (401, 403, 404, 409, 422):
-        if status in endpoint.errors or status in (401, 422):
-            responses[str(status)] = {
-                "description": _ERROR_TEXT[status],
-                "content": {"application/json": {"schema": error_ref}},
-            }
+    statuses = {401, 422, *endpoint.errors} | ({413, 415} if endpoint.body else set())
+    if names:
+        statuses.add(404)
+    for status in sorted(statuses):
+        responses[str(status)] = _error_response(status)
     operation: dict[str, Any] = {
         "operationId": endpoint.handler.__name__,
         "summary": endpoint.summary,
@@ -71,28 +80,103 @@ def _operation(endpoint: Endpoint, components: dict[str, Any]) -> dict[str, Any]
         "security": [{"bearer": []}],
     }
     if endpoint.body is not None:
+        body = _input_schema(endpoint.body, components)
         operation["requestBody"] = {
-            "required": True,
-            "content": {"application/json": {"schema": _input_schema(endpoint.body, components)}},
+            # A body that may be "{}" may be left out.
+            "required": not _accepts_empty(endpoint.body),
+            "content": {"application/json": {"schema": body}},
         }
     return operation
 
 
-def openapi_document(routers: list[Router], version: str) -> dict[str, Any]:
-    components: dict[str, Any] = {}
-    _, defs = models_json_schema([(ErrorEnvelope, "serialization")], ref_template=_REF)
-    components.update(defs.get("$defs", {}))
-    paths: dict[str, dict[str, Any]] = {
+def _accepts_empty(model: type[BaseModel]) -> bool:
+    try:
+        model.model_validate_json(b"{}", strict=True)
+    except ValidationError:
+        return False
+    return True
+
+
+def _error_response(status: int) -> dict[str, Any]:
+    return {
+        "description": _ERROR_TEXT[status],
+        "content": {"application/json": {"schema": {"$ref": _REF.format(model="ErrorEnvelope")}}},
+    }
+
+
+def _fixed_paths() -> dict[str, dict[str, Any]]:
+    """The routes outside the declared endpoints: health and signed package links."""
+    return {
         "/healthcheck": {
             "get": {
                 "operationId": "healthcheck",
                 "summary": "Liveness and database check",
                 "tags": ["health"],
                 "security": [],
-                "responses": {"200": {"description": "healthy"}},
+                "responses": {
+                    status: {
+                        "description": text,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "properties": {"status": {"const": value}},
+                                    "required": ["status"],
+                                }
+                            }
+                        },
+                    }
+                    for status, text, value in (
+                        ("200", "healthy", "ok"),
+                        ("503", "the database does not answer", "unavailable"),
+                    )
+                },
             }
-        }
+        },
+        "/packages/{sha256}.zip": {
+            "get": {
+                "operationId": "linked_package",
+                "summary": "A package through a signed, expiring link (an artifact's package_url)",
+                "tags": ["artifacts"],
+                "security": [],
+                "parameters": [
+                    {
+                        "name": "sha256",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string"},
+                    },
+                    {
+                        "name": "expires",
+                        "in": "query",
+                        "required": True,
+                        "schema": {"type": "string"},
+                    },
+                    {
+                        "name": "signature",
+                        "in": "query",
+                        "required": True,
+                        "schema": {"type": "string"},
+                    },
+                ],
+                "responses": {
+                    "200": {
+                        "description": "the zip",
+                        "content": {"application/zip": {"schema": _BINARY}},
+                    },
+                    "403": _error_response(403),
+                    "404": _error_response(404),
+                },
+            }
+        },
     }
+
+
+def openapi_document(routers: list[Router], version: str) -> dict[str, Any]:
+    components: dict[str, Any] = {}
+    _, defs = models_json_schema([(ErrorEnvelope, "serialization")], ref_template=_REF)
+    components.update(defs.get("$defs", {}))
+    paths = _fixed_paths()
     for router in routers:
         for endpoint in router.endpoints:
             path = _PARAM.sub(r"{\1}", endpoint.path)

@@ -4,20 +4,44 @@ from __future__ import annotations
 
 import re
 from typing import Annotated
-from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
 from galapagos_core.names import ResourceName, Version
+from galapagos_core.schema_rules import exactly_one_of
 from galapagos_model.enums import BuilderKind, ModelFormat
 
-_SCHEMES = ("https://", "http://", "ssh://", "git://", "file://")
+# A URI: a scheme, then printable ASCII but space (non-ASCII belongs percent-encoded).
+MODEL_URI = r"^[a-z][a-z0-9+.-]*:[!-~]+$"
 _USERINFO = re.compile(r"^[a-z+]+://(?P<user>[^/@]*)@")
 _SSH_USER = re.compile(r"^[A-Za-z0-9._-]+$")
-_SCP_LIKE = re.compile(r"^[\w.-]+@[\w.-]+:[\w./~-]+$")  # git@github.com:org/repo.git
+_HOST = r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?"
+_PORT = (  # 1-65535
+    r"(?::(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}"
+    r"|[1-9][0-9]{0,3}))?"
+)
+_PATH = r"[!-~]"  # printable ASCII but space: non-ASCII belongs percent-encoded
+# The git URLs builds accept, exactly: http(s):// and git:// without user info, ssh:// with
+# at most a user name, file:// paths, and scp-like user@host:path.
+GIT_URL = (
+    rf"^(?:(?:https?|git)://{_HOST}{_PORT}(?:/{_PATH}*)?"
+    rf"|ssh://(?:[A-Za-z0-9._-]+@)?{_HOST}{_PORT}(?:/{_PATH}*)?"
+    rf"|file:///{_PATH}*"
+    r"|[A-Za-z0-9_.-]+@[A-Za-z0-9_.-]+:[A-Za-z0-9_./~-]+)$"
+)
 
 
-def _git_url(value: str) -> str:
+def _no_credentials(value: object) -> object:
+    """Say why a URL with a secret in it is refused (the pattern alone would not)."""
+    if not isinstance(value, str):
+        return value
     userinfo = _USERINFO.search(value)
     # ssh names the account to log in as (git@…): that is no secret. Anything else in the
     # user part, or any password, is one.
@@ -26,18 +50,7 @@ def _git_url(value: str) -> str:
             "credentials do not belong in the URL: the operator sets them for builds "
             "(GALAPAGOS_BUILDS__GIT_USERNAME / __GIT_PASSWORD, or __GIT_SSH_KEY)"
         )
-    if _SCP_LIKE.match(value):
-        return value
-    if value.startswith(_SCHEMES):
-        try:
-            parts = urlsplit(value)
-            parts.port  # noqa: B018 - raises on a port that is not a number
-        except ValueError:
-            raise ValueError("not a valid URL") from None
-        if parts.scheme == "file" or parts.hostname:
-            return value
-        raise ValueError("the URL names no host")
-    raise ValueError("expected a git URL (https://, ssh://, git@host:path or file://)")
+    return value
 
 
 def _relative_path(value: str) -> str:
@@ -49,17 +62,20 @@ def _relative_path(value: str) -> str:
 
 GitUrl = Annotated[
     str,
-    StringConstraints(min_length=1, max_length=1024, pattern=r"^\S+$"),
-    AfterValidator(_git_url),
+    StringConstraints(max_length=1024, pattern=GIT_URL),
+    BeforeValidator(_no_credentials),  # runs first: a clearer message than the pattern's
+    Field(description="https://, http://, git://, ssh://[user@], file:// or user@host:path"),
 ]
 GitRef = Annotated[
     str,
     StringConstraints(max_length=255, pattern=r"^[A-Za-z0-9_][A-Za-z0-9._/+-]*$"),
     Field(description="branch, tag or commit"),
 ]
+# No control characters (NUL included): these become file system paths.
+PATH_TEXT = r"^[^\x00-\x1f\x7f]+$"
 SubPath = Annotated[
     str,
-    StringConstraints(min_length=1, max_length=1024),
+    StringConstraints(min_length=1, max_length=1024, pattern=PATH_TEXT),
     AfterValidator(_relative_path),
     Field(description="a folder inside the source to package (Darwin's file_path)"),
 ]
@@ -86,24 +102,24 @@ class ArtifactRegister(BaseModel):
 
 class ImageRegister(BaseModel):
     version: Version
-    image_url: Annotated[str, StringConstraints(min_length=1, max_length=1024, pattern=r"^\S+$")]
+    image_url: Annotated[str, StringConstraints(max_length=1024, pattern=r"^[!-~]+$")]
 
 
 class ModelRegister(BaseModel):
     version: Version
-    model_uri: Annotated[
-        str, StringConstraints(min_length=1, max_length=1024, pattern=r"^[a-z][a-z0-9+.-]*:\S+$")
-    ]
+    model_uri: Annotated[str, StringConstraints(max_length=1024, pattern=MODEL_URI)]
     model_format: ModelFormat
 
 
 class PackageBuild(BaseModel):
     """Build a package artifact with the local builder from a folder or a git repository."""
 
+    model_config = ConfigDict(json_schema_extra=exactly_one_of("source_path", "github_repo_url"))
+
     version: Version
-    source_path: Annotated[str, StringConstraints(min_length=1, max_length=1024)] | None = Field(
-        None, description="an absolute folder on the control plane's host"
-    )
+    source_path: (
+        Annotated[str, StringConstraints(max_length=1024, pattern=r"^/[^\x00-\x1f\x7f]*$")] | None
+    ) = Field(None, description="an absolute folder on the control plane's host")
     github_repo_url: GitUrl | None = None
     branch: GitRef | None = None
     file_path: SubPath | None = None

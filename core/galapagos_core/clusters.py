@@ -25,12 +25,12 @@ _MAX_KUBECONFIG = 256 * 1024
 class ClusterCreate(BaseModel):
     name: ResourceName
     kubeconfig: SecretStr = Field(
-        max_length=262144, description="the kubeconfig document (YAML or JSON)"
+        max_length=65536, description="the kubeconfig document (YAML or JSON)"
     )
 
 
 class ClusterUpdate(BaseModel):
-    kubeconfig: SecretStr = Field(max_length=262144)
+    kubeconfig: SecretStr = Field(max_length=65536)
 
 
 def kubeconfig_context(cluster_name: str) -> str:

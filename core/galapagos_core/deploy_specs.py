@@ -2,31 +2,60 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, Field, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    model_validator,
+)
 
+from galapagos_core.artifact_specs import MODEL_URI
 from galapagos_core.bounds import FreeForm
-from galapagos_core.infra_specs import NodeCapacity, Replicas
+from galapagos_core.infra_specs import Cores, MemoryGiB, NodeCapacity, Replicas
 from galapagos_core.names import ResourceName, Version
+from galapagos_core.schema_rules import given, when
 from galapagos_model.enums import DeploymentStrategy, ModelFormat, NodeCapacityType
 
 
 def _strategy(value: Any) -> Any:
-    # Darwin sends free text such as "ROLLING"; rolling is what every backend does.
-    return value.lower() if isinstance(value, str) else value
+    # Darwin sends "ROLLING"; rolling is what every backend does.
+    return value.lower() if value in _STRATEGY_SPELLINGS else value
 
 
-EnvVarName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=128)]
+_STRATEGY_SPELLINGS = [s for kind in DeploymentStrategy for s in (kind.value, kind.value.upper())]
+Strategy = Annotated[
+    DeploymentStrategy,
+    BeforeValidator(_strategy),
+    WithJsonSchema({"enum": _STRATEGY_SPELLINGS, "type": "string"}, mode="validation"),
+]
+ENV_VAR_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+EnvVars = Annotated[
+    dict[
+        Annotated[str, Field(pattern=ENV_VAR_NAME, max_length=128)],
+        Annotated[str, Field(max_length=8192)],
+    ],
+    Field(max_length=128),
+    WithJsonSchema(
+        {
+            "type": "object",
+            "maxProperties": 128,
+            "propertyNames": {"pattern": ENV_VAR_NAME, "maxLength": 128},
+            "additionalProperties": {"type": "string", "maxLength": 8192},
+        },
+        mode="validation",
+    ),
+]
 
 
 class ApiServeDeploymentConfig(BaseModel):
-    deployment_strategy: Annotated[DeploymentStrategy, BeforeValidator(_strategy)] | None = None
+    deployment_strategy: Strategy | None = None
     deployment_strategy_config: FreeForm | None = None
-    environment_variables: (
-        Annotated[dict[EnvVarName, Annotated[str, Field(max_length=8192)]], Field(max_length=128)]
-        | None
-    ) = None
+    environment_variables: EnvVars | None = None
 
 
 class WorkflowServeDeploymentConfig(BaseModel):
@@ -54,6 +83,10 @@ class ScalingLadderStep(BaseModel):
 class ScalingConfig(BaseModel):
     """Darwin's scaling-config, applied to every infra config (and running deployment)."""
 
+    model_config = ConfigDict(
+        json_schema_extra=when("scaling_strategy", "SCALAR", lambda _: {}, given("scaling_ladder"))
+    )
+
     scaling_strategy: Literal["SCALAR", "LADDER"] = "SCALAR"
     scaling_factor: float = Field(1.0, gt=0, le=100)
     scaling_ladder: list[ScalingLadderStep] | None = Field(None, min_length=1, max_length=20)
@@ -70,12 +103,12 @@ class ModelDeployRequest(BaseModel):
 
     serve_name: ResourceName
     artifact_version: Version
-    model_uri: str = Field(min_length=1, max_length=1024, pattern=r"^[a-z][a-z0-9+.-]*:\S+$")
+    model_uri: str = Field(max_length=1024, pattern=MODEL_URI)
     model_format: ModelFormat = ModelFormat.SKLEARN
     env: ResourceName
     space: ResourceName = Field("default", description="the project for a new serve")
-    cores: float = Field(4, gt=0, le=64)
-    memory: float = Field(8, gt=0, le=512)
+    cores: Cores = Decimal(4)
+    memory: MemoryGiB = Decimal(8)
     node_capacity: NodeCapacity = NodeCapacityType.SPOT
     min_replicas: Replicas = 1
     max_replicas: Replicas = 1

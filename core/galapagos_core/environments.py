@@ -11,10 +11,10 @@ from tortoise.exceptions import IntegrityError
 from galapagos_core import audit
 from galapagos_core.access import require_admin
 from galapagos_core.actor import Actor
-from galapagos_core.bounds import limited
 from galapagos_core.clusters import cluster_not_found
 from galapagos_core.errors import Conflict, environment_not_found
 from galapagos_core.names import ResourceName
+from galapagos_core.schema_rules import absent, both, given, when
 from galapagos_core.secrets import SecretBox
 from galapagos_core.transactions import transactional
 from galapagos_model.catalog import Environment
@@ -23,14 +23,29 @@ from galapagos_model.queries import clusters as cluster_queries
 from galapagos_model.queries import environments as environment_queries
 from galapagos_model.queries.paging import Page, PageRequest
 
-_MAX_EXTRA_KEYS = 32
-_check_extras = limited(max_bytes=8192, max_depth=3)
+_EXTRA_KEYS = 32
+# Values of keys beyond Darwin's own: text, numbers, flags, or short lists of text.
+ExtraValue = (
+    Annotated[str, Field(max_length=1024)]
+    | int
+    | float
+    | bool
+    | None
+    | Annotated[list[Annotated[str, Field(max_length=255)]], Field(max_length=64)]
+)
 
 
 class EnvironmentConfigs(BaseModel):
     """Darwin's ``environment_configs``; unknown keys are kept as given, within bounds."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "maxProperties": 7 + _EXTRA_KEYS,
+            "propertyNames": {"maxLength": 64},
+        },
+    )
+    __pydantic_extra__: dict[str, ExtraValue]
 
     domain_suffix: str | None = Field(None, max_length=255)
     cluster_name: str | None = Field(None, max_length=255)
@@ -45,15 +60,23 @@ class EnvironmentConfigs(BaseModel):
     @model_validator(mode="after")
     def _bounded_extras(self) -> EnvironmentConfigs:
         extra = self.model_extra or {}
-        if len(extra) > _MAX_EXTRA_KEYS:
-            raise ValueError(f"at most {_MAX_EXTRA_KEYS} keys beyond Darwin's own are kept")
+        if len(self.model_fields_set) + len(extra) > 7 + _EXTRA_KEYS:
+            raise ValueError(f"at most {7 + _EXTRA_KEYS} keys are kept")
         if any(len(key) > 64 for key in extra):
             raise ValueError("keys are at most 64 characters")
-        _check_extras(extra)
         return self
 
 
 class EnvironmentCreate(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra=when(
+            "backend",
+            EnvironmentBackend.RAY.value,
+            absent("cluster"),
+            both(given("cluster"), absent("ray_address", "ray_token")),
+        )
+    )
+
     name: ResourceName
     environment_configs: EnvironmentConfigs = EnvironmentConfigs()
     backend: EnvironmentBackend = EnvironmentBackend.RAY

@@ -2,31 +2,82 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_UP, Decimal
 from typing import Annotated, Any
 
 from croniter import croniter
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from galapagos_core.bounds import FreeForm, Hostname
 from galapagos_core.errors import NotFound
+from galapagos_core.schema_rules import exactly_one_of
 from galapagos_model.enums import ConcurrencyPolicy, NodeCapacityType, ServingFramework
 from galapagos_model.infra import ApiServeInfraConfig
 from galapagos_model.queries.infra import InfraConfig
 
-_CAPACITY_ALIASES = {"ondemand": "on-demand", "on_demand": "on-demand"}
+# Darwin clients send "ondemand"; it means on-demand and is honoured as such.
+_CAPACITY_SPELLINGS = {
+    **{kind.value: kind.value for kind in NodeCapacityType},
+    "ondemand": NodeCapacityType.ON_DEMAND.value,
+    "on_demand": NodeCapacityType.ON_DEMAND.value,
+}
 
 
 def _capacity(value: Any) -> Any:
-    # Darwin clients send "ondemand"; it means on-demand and is honoured as such.
-    if isinstance(value, str):
-        return _CAPACITY_ALIASES.get(value.strip().lower(), value.strip().lower())
-    return value
+    return _CAPACITY_SPELLINGS.get(value, value) if isinstance(value, str) else value
 
 
-NodeCapacity = Annotated[NodeCapacityType, BeforeValidator(_capacity)]
-Cores = Annotated[Decimal, Field(gt=0, le=64, max_digits=6, decimal_places=2)]
-MemoryGiB = Annotated[Decimal, Field(gt=0, le=512, max_digits=7, decimal_places=2)]
+NodeCapacity = Annotated[
+    NodeCapacityType,
+    BeforeValidator(_capacity),
+    WithJsonSchema({"enum": list(_CAPACITY_SPELLINGS), "type": "string"}, mode="validation"),
+]
+
+
+def _hundredths_up(value: Any) -> Any:
+    """Numbers are kept to two decimals, rounded up so that a sliver never becomes zero."""
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        raise ValueError("must be a number")
+    number = Decimal(str(value))
+    return number if abs(number) > 10**6 else number.quantize(_HUNDREDTH, rounding=ROUND_UP)
+
+
+def _number(maximum: int, unit: str) -> WithJsonSchema:
+    return WithJsonSchema(
+        {
+            "type": "number",
+            "exclusiveMinimum": 0,
+            "maximum": maximum,
+            "description": f"{unit}, kept to two decimals (rounded up)",
+        }
+    )
+
+
+_HUNDREDTH = Decimal("0.01")
+_AS_NUMBER = PlainSerializer(float, return_type=float, when_used="json")
+Cores = Annotated[
+    Decimal,
+    BeforeValidator(_hundredths_up),
+    Field(gt=0, le=64),
+    _AS_NUMBER,
+    _number(64, "CPU cores"),
+]
+MemoryGiB = Annotated[
+    Decimal,
+    BeforeValidator(_hundredths_up),
+    Field(gt=0, le=512),
+    _AS_NUMBER,
+    _number(512, "GiB"),
+]
 Replicas = Annotated[int, Field(ge=1, le=100)]
 Gpus = Annotated[int, Field(ge=0, le=16)]
 
@@ -157,6 +208,10 @@ def infra_config_not_found(serve: str, env: str) -> NotFound:
 class InfraConfigCreate(BaseModel):
     """POST infra-config: exactly one of the two shapes, matching the serve's type."""
 
+    model_config = ConfigDict(
+        json_schema_extra=exactly_one_of("api_serve_config", "workflow_serve_config")
+    )
+
     api_serve_config: ApiServeConfig | None = None
     workflow_serve_config: WorkflowServeConfig | None = None
 
@@ -169,6 +224,10 @@ class InfraConfigCreate(BaseModel):
 
 class InfraConfigPatch(BaseModel):
     """PATCH infra-config: any subset of the shape; absent or null fields keep their value."""
+
+    model_config = ConfigDict(
+        json_schema_extra=exactly_one_of("api_serve_config", "workflow_serve_config")
+    )
 
     api_serve_config: FreeForm | None = None
     workflow_serve_config: FreeForm | None = None

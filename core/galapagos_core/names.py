@@ -15,13 +15,10 @@ ResourceName = Annotated[
     StringConstraints(strip_whitespace=True, min_length=1, max_length=50, pattern=DNS_LABEL),
     Field(description="lowercase letters, digits and '-' (no '_'), at most 50 characters"),
 ]
-Username = Annotated[
-    str,
-    StringConstraints(min_length=1, max_length=50, pattern=r"^[A-Za-z0-9][A-Za-z0-9._@-]*$"),
-]
+USERNAME = r"^[A-Za-z0-9][A-Za-z0-9._@-]*$"
+VERSION = r"^[A-Za-z0-9][A-Za-z0-9._+-]*$"
+
+Username = Annotated[str, StringConstraints(min_length=1, max_length=50, pattern=USERNAME)]
 Version = Annotated[
-    str,
-    StringConstraints(
-        strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._+-]*$"
-    ),
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=VERSION)
 ]

@@ -3,8 +3,6 @@ a deployment — all in one transaction. An existing artifact is never changed."
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from tortoise.exceptions import IntegrityError
 
 from galapagos_core.access import require_role
@@ -56,8 +54,8 @@ class ModelDeployService:
             )
         values = {
             "backend_type": ServingFramework.FASTAPI,
-            "cores": Decimal(str(request.cores)),
-            "memory": Decimal(str(request.memory)),
+            "cores": request.cores,
+            "memory": request.memory,
             "node_capacity_type": request.node_capacity,
             "min_replicas": request.min_replicas,
             "max_replicas": request.max_replicas,

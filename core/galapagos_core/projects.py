@@ -10,7 +10,7 @@ from tortoise.exceptions import IntegrityError
 from galapagos_core import audit
 from galapagos_core.access import require_role
 from galapagos_core.actor import Actor
-from galapagos_core.errors import Conflict, InvalidInput, NotFound
+from galapagos_core.errors import Conflict, NotFound
 from galapagos_core.names import ResourceName, Username
 from galapagos_core.transactions import transactional
 from galapagos_model.enums import ProjectRole
@@ -110,10 +110,10 @@ class ProjectService:
         project = await self._managed(actor, name)
         user = await identity_queries.user_by_name(spec.username)
         if user is None:
-            raise InvalidInput(
-                f"user '{spec.username}' does not exist",
+            raise NotFound(
+                f"user '{spec.username}' does not exist: they get an account with their first "
+                "token (galapagos token create --user …)",
                 code="USER_NOT_FOUND",
-                errors=[{"loc": ["body", "username"], "msg": "unknown user", "type": "not_found"}],
                 username=spec.username,
             )
         member = await project_queries.member_for_update(project.id, user.id)

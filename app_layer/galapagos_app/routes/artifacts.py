@@ -152,6 +152,7 @@ async def build_package(call: Call[PackageBuild, NoQuery]) -> JobCreated:
     "/api/v1/artifact/{serve}/{version}/download",
     summary="Download a package artifact's zip",
     errors=(404,),
+    media="application/zip",
 )
 async def download_package(call: Call[NoBody, NoQuery]) -> Response:
     serve, version = call.path["serve"], call.path["version"]
@@ -206,6 +207,7 @@ async def job_status(call: Call[NoBody, NoQuery]) -> JobStatus:
     "/api/v1/artifact_builder_job/{job_id}/logs",
     summary="A builder job's logs (plain text)",
     errors=(404,),
+    media="text/plain",
 )
 async def job_logs(call: Call[NoBody, NoQuery]) -> Response:
     job = await call.services.artifacts.job(call.actor, _job_id(call))

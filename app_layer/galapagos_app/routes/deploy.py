@@ -8,7 +8,12 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from galapagos_app.endpoints import Call, NoBody, NoQuery, Router
-from galapagos_app.schemas.catalog import infra_config_read
+from galapagos_app.schemas.catalog import (
+    ApiInfraConfigRead,
+    InfraConfigRead,
+    WorkflowInfraConfigRead,
+    infra_config_read,
+)
 from galapagos_app.schemas.deployments import (
     DeploymentDetail,
     DeployResult,
@@ -127,9 +132,12 @@ async def get_deployment(call: Call[NoBody, NoQuery]) -> DeploymentDetail:
     "/api/v1/serve/{serve}/scaling-config",
     summary="Store a scaling policy and roll it out to the serve's running deployments",
     body=ScalingConfig,
+    response=list[InfraConfigRead],
     errors=(403, 404, 409),
 )
-async def scaling_config(call: Call[ScalingConfig, NoQuery]) -> list[object]:
+async def scaling_config(
+    call: Call[ScalingConfig, NoQuery],
+) -> list[ApiInfraConfigRead | WorkflowInfraConfigRead]:
     configs = await call.services.scaling.apply(call.actor, call.path["serve"], call.body)
     return [infra_config_read(c.environment.name, c) for c in configs]
 

@@ -27,7 +27,7 @@ async def list_environments(call: Call[NoBody, PageQuery]) -> PageOut[Environmen
     body=EnvironmentCreate,
     response=EnvironmentCreated,
     status_code=200,  # Darwin answers 200 here, and its clients expect it
-    errors=(403, 409),
+    errors=(403, 404, 409),
     message="Environment created successfully",
 )
 async def create_environment(call: Call[EnvironmentCreate, NoQuery]) -> EnvironmentCreated:

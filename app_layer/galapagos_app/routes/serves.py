@@ -134,7 +134,7 @@ async def create_infra_config(call: Call[InfraConfigCreate, NoQuery]) -> InfraCo
     summary="Merge changes into the infra config (absent or null fields keep their value)",
     body=InfraConfigPatch,
     response=InfraConfigRead,
-    errors=(403, 404),
+    errors=(403, 404, 409),
     message="Serve configuration updated successfully",
 )
 async def update_infra_config(call: Call[InfraConfigPatch, NoQuery]) -> InfraConfigRead:
