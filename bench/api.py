@@ -64,9 +64,9 @@ async def seed() -> str:
     """A fresh database with the benchmark's rows; returns an admin token."""
     from tortoise import Tortoise
 
-    from galapagos_core import database
-    from galapagos_core.config import load_settings
-    from galapagos_core.identity import IdentityService
+    from galapagos_core.identity.service import IdentityService
+    from galapagos_core.kernel import database
+    from galapagos_core.kernel.config import load_settings
     from galapagos_model.artifacts import Artifact
     from galapagos_model.catalog import Environment, Serve
     from galapagos_model.deployments import Deployment

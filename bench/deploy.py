@@ -224,13 +224,13 @@ async def kserve_pass(workloads: int, data: Path) -> None:
     from tests.kube import emulator
     from tortoise import Tortoise
 
-    from galapagos_core import database
-    from galapagos_core.backends.kserve import KServeBackend
-    from galapagos_core.backends.kubernetes import KubeClients
-    from galapagos_core.clusters import ClusterService, kubeconfig_context
-    from galapagos_core.config import load_settings
-    from galapagos_core.reconciler import Reconciler
+    from galapagos_core.catalog.clusters import ClusterService, kubeconfig_context
+    from galapagos_core.kernel import database
+    from galapagos_core.kernel.config import load_settings
+    from galapagos_core.kernel.kubernetes import KubeClients
     from galapagos_core.services import Services
+    from galapagos_core.workloads.backends.kserve import KServeBackend
+    from galapagos_core.workloads.reconciler import Reconciler
     from galapagos_model.artifacts import Artifact
     from galapagos_model.catalog import Cluster, Environment, Serve
     from galapagos_model.deployments import Deployment, Workload

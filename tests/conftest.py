@@ -22,12 +22,12 @@ from tortoise import Tortoise
 from tortoise.exceptions import IntegrityError
 
 from galapagos_app.main import create_app
-from galapagos_core import database
-from galapagos_core.builds.builders import configured_builders
-from galapagos_core.builds.worker import BuildWorker
-from galapagos_core.config import Settings, load_settings
-from galapagos_core.http import HttpClient
-from galapagos_core.identity import IdentityService
+from galapagos_core.artifacts.builds.builders import configured_builders
+from galapagos_core.artifacts.builds.worker import BuildWorker
+from galapagos_core.identity.service import IdentityService
+from galapagos_core.kernel import database
+from galapagos_core.kernel.config import Settings, load_settings
+from galapagos_core.kernel.http import HttpClient
 from galapagos_core.worker import Worker, make_worker
 from tests.factories import Factory
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from galapagos_core.identity import IdentityService
+from galapagos_core.identity.service import IdentityService
 from galapagos_model.artifacts import Artifact
 from galapagos_model.catalog import Environment, Serve
 from galapagos_model.deployments import Deployment

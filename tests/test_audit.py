@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from galapagos_core.audit import REDACTED, redact
+from galapagos_core.kernel.audit import REDACTED, redact
 from galapagos_model.audit import AuditLog
 from tests.factories import Factory, bearer
 

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from galapagos_core.config import AuthSettings
-from galapagos_core.identity import IdentityService
+from galapagos_core.identity.service import IdentityService
+from galapagos_core.kernel.config import AuthSettings
 from galapagos_model.enums import ProjectRole
 from galapagos_model.identity import ApiToken
 from tests.factories import Factory, bearer

@@ -10,12 +10,12 @@ import httpx
 import pytest
 from aiohttp import web
 
-from galapagos_core.backends.registry import Backends
-from galapagos_core.builds.store import DirectoryStore
-from galapagos_core.config import Settings
-from galapagos_core.http import HttpClient
+from galapagos_core.artifacts.builds.store import DirectoryStore
+from galapagos_core.kernel.config import Settings
+from galapagos_core.kernel.http import HttpClient
 from galapagos_core.services import Services
-from galapagos_core.workloads import WorkloadSpec
+from galapagos_core.workloads.backends.registry import Backends
+from galapagos_core.workloads.spec import WorkloadSpec
 from galapagos_model.catalog import Environment
 from galapagos_model.enums import ArtifactKind
 from tests.factories import bearer

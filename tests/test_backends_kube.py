@@ -13,16 +13,17 @@ import kmock
 import pytest
 import yaml
 
-from galapagos_core.backends.kserve import KServeBackend
-from galapagos_core.backends.kuberay import KubeRayBackend
-from galapagos_core.backends.kubernetes import MERGE_PATCH, SPEC_HASH, KubeClients
-from galapagos_core.builds.links import PackageLinks
-from galapagos_core.clusters import ClusterService, kubeconfig_context
-from galapagos_core.config import Settings
-from galapagos_core.reconciler import Reconciler
-from galapagos_core.secrets import SecretBox, SecretError
+from galapagos_core.artifacts.links import PackageLinks
+from galapagos_core.catalog.clusters import ClusterService, kubeconfig_context
+from galapagos_core.kernel.config import Settings
+from galapagos_core.kernel.kubernetes import KubeClients
+from galapagos_core.kernel.secrets import SecretBox, SecretError
 from galapagos_core.services import secret_box
-from galapagos_core.workloads import WorkloadBackend, WorkloadSpec
+from galapagos_core.workloads.backends.custom_resources import MERGE_PATCH, SPEC_HASH
+from galapagos_core.workloads.backends.kserve import KServeBackend
+from galapagos_core.workloads.backends.kuberay import KubeRayBackend
+from galapagos_core.workloads.reconciler import Reconciler
+from galapagos_core.workloads.spec import WorkloadBackend, WorkloadSpec
 from galapagos_model.catalog import Cluster, Environment
 from galapagos_model.deployments import Deployment, Workload
 from galapagos_model.enums import (

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import httpx
 
-from galapagos_core.builds.base import Outcome
-from galapagos_core.builds.builders import configured_builders
-from galapagos_core.builds.worker import BuildWorker
-from galapagos_core.config import Settings
-from galapagos_core.http import HttpClient
+from galapagos_core.artifacts.builds.base import Outcome
+from galapagos_core.artifacts.builds.builders import configured_builders
+from galapagos_core.artifacts.builds.worker import BuildWorker
+from galapagos_core.kernel.config import Settings
+from galapagos_core.kernel.http import HttpClient
 from galapagos_model.artifacts import Artifact, ArtifactBuilderJob
 from galapagos_model.enums import BuilderKind, BuildStatus
 from tests.conftest import MYSQL_URL, TEST_DB
@@ -130,7 +130,7 @@ async def test_killed_worker_is_replaced_and_the_job_finishes(
     )
     try:
         for _ in range(300):
-            packagers = _children(worker.pid, "galapagos_core.builds.packaging")
+            packagers = _children(worker.pid, "galapagos_core.artifacts.builds.packaging")
             if packagers:
                 break
             await asyncio.sleep(0.05)

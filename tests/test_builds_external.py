@@ -10,10 +10,10 @@ from typing import Any
 import httpx
 import pytest
 
-from galapagos_core.builds.builders import configured_builders
-from galapagos_core.builds.worker import BuildWorker
-from galapagos_core.config import Settings
-from galapagos_core.http import HttpClient
+from galapagos_core.artifacts.builds.builders import configured_builders
+from galapagos_core.artifacts.builds.worker import BuildWorker
+from galapagos_core.kernel.config import Settings
+from galapagos_core.kernel.http import HttpClient
 from galapagos_model.artifacts import Artifact, ArtifactBuilderJob
 from galapagos_model.enums import BuildStatus
 from tests.factories import Factory, bearer

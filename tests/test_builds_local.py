@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from galapagos_core.builds.worker import BuildWorker
+from galapagos_core.artifacts.builds.worker import BuildWorker
 from galapagos_model.artifacts import Artifact, ArtifactBuilderJob
 from tests.factories import Factory, bearer
 from tests.gitrepos import commit, git, make_repo

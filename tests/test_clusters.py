@@ -9,11 +9,11 @@ import httpx
 import kmock
 import pytest
 
-from galapagos_core.backends.kubernetes import KubeClients
-from galapagos_core.cluster_health import ClusterMonitor
-from galapagos_core.clusters import ClusterService
-from galapagos_core.config import Settings
-from galapagos_core.secrets import SecretBox, SecretError, new_key_spec, parse_keys
+from galapagos_core.catalog.cluster_health import ClusterMonitor
+from galapagos_core.catalog.clusters import ClusterService
+from galapagos_core.kernel.config import Settings
+from galapagos_core.kernel.kubernetes import KubeClients
+from galapagos_core.kernel.secrets import SecretBox, SecretError, new_key_spec, parse_keys
 from galapagos_core.services import secret_box
 from galapagos_model.catalog import Cluster
 from tests.factories import Factory, bearer

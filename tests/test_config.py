@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from galapagos_core.config import load_settings
-from galapagos_core.database import tortoise_config
-from galapagos_core.errors import ConfigError
+from galapagos_core.kernel.config import load_settings
+from galapagos_core.kernel.database import tortoise_config
+from galapagos_core.kernel.errors import ConfigError
 
 
 @pytest.fixture(autouse=True)

@@ -16,7 +16,7 @@ import joblib
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from galapagos_core.config import Settings
+from galapagos_core.kernel.config import Settings
 from galapagos_core.worker import Worker
 from galapagos_model.deployments import ActiveDeployment, Deployment
 from galapagos_model.enums import DeploymentStatus

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from galapagos_core.serves import ServeService
+from galapagos_core.catalog.serves import ServeService
 from tests.factories import Factory, bearer
 
 

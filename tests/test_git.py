@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from galapagos_core.builds.git import Git, GitCredentials, GitError, redact_url
+from galapagos_core.artifacts.builds.git import Git, GitCredentials, GitError, redact_url
 
 
 async def test_password_is_never_in_argv_and_askpass_answers(

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from galapagos_core.config import Settings
+from galapagos_core.kernel.config import Settings
 from galapagos_model.catalog import Environment
 from galapagos_model.infra import ApiServeInfraConfig
 from tests.factories import Factory, bearer

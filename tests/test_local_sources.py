@@ -13,9 +13,9 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from galapagos_core.builds.links import PackageLinks
-from galapagos_core.builds.worker import BuildWorker
-from galapagos_core.config import Settings
+from galapagos_core.artifacts.builds.worker import BuildWorker
+from galapagos_core.artifacts.links import PackageLinks
+from galapagos_core.kernel.config import Settings
 from galapagos_model.artifacts import Artifact
 from galapagos_model.enums import ProjectRole
 from tests.factories import Factory, bearer

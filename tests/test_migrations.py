@@ -8,8 +8,8 @@ from tortoise import Tortoise
 from tortoise.migrations import operations as ops
 from tortoise.migrations.autodetector import MigrationAutodetector
 
-from galapagos_core.config import Settings
-from galapagos_core.database import tortoise_config
+from galapagos_core.kernel.config import Settings
+from galapagos_core.kernel.database import tortoise_config
 from galapagos_model import APP_LABEL
 from galapagos_model.catalog import Serve
 from tests.factories import Factory
@@ -73,7 +73,7 @@ async def test_stored_specs_name_packages_by_digest_after_migration_0005(
 
     from tortoise import connections
 
-    from galapagos_core.workloads import WorkloadSpec
+    from galapagos_core.workloads.spec import WorkloadSpec
     from galapagos_model.deployments import Deployment, Workload
 
     sha = "c" * 64

@@ -15,11 +15,11 @@ import httpx
 import pytest
 from aiohttp import web
 
-from galapagos_core.boundaries import OutboundGuard, OutboundRefused
-from galapagos_core.builds.builders import configured_builders
-from galapagos_core.builds.worker import BuildWorker
-from galapagos_core.config import Settings
-from galapagos_core.http import HttpClient
+from galapagos_core.artifacts.builds.builders import configured_builders
+from galapagos_core.artifacts.builds.worker import BuildWorker
+from galapagos_core.kernel.boundaries import OutboundGuard, OutboundRefused
+from galapagos_core.kernel.config import Settings
+from galapagos_core.kernel.http import HttpClient
 from galapagos_model.artifacts import ArtifactBuilderJob
 from galapagos_model.catalog import Serve
 from galapagos_model.enums import BuilderKind, BuildStatus, SourceKind

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from galapagos_core.builds import packaging
+from galapagos_core.artifacts.builds import packaging
 
 
 def _tree(root: Path) -> Path:

@@ -20,14 +20,14 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from kubernetes_asyncio.config import kube_config
 
-from galapagos_core.backends.kserve import KServeBackend
-from galapagos_core.backends.kubernetes import KubeClients
-from galapagos_core.clusters import ClusterService, kubeconfig_context
-from galapagos_core.config import Settings
-from galapagos_core.reconciler import Reconciler
-from galapagos_core.secrets import SecretBox
+from galapagos_core.catalog.clusters import ClusterService, kubeconfig_context
+from galapagos_core.kernel.config import Settings
+from galapagos_core.kernel.kubernetes import KubeClients
+from galapagos_core.kernel.secrets import SecretBox
 from galapagos_core.services import secret_box
-from galapagos_core.workloads import Observed, WorkloadBackend, WorkloadSpec
+from galapagos_core.workloads.backends.kserve import KServeBackend
+from galapagos_core.workloads.reconciler import Reconciler
+from galapagos_core.workloads.spec import Observed, WorkloadBackend, WorkloadSpec
 from galapagos_model.catalog import Cluster, Environment
 from galapagos_model.deployments import Deployment
 from galapagos_model.enums import ClusterStatus, DeploymentStatus, EnvironmentBackend

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from tortoise.exceptions import IntegrityError, OperationalError
 
-from galapagos_core.transactions import transactional
+from galapagos_core.kernel.transactions import transactional
 
 
 class _MySqlError(Exception):

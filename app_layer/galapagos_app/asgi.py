@@ -5,8 +5,8 @@ from __future__ import annotations
 from starlette.applications import Starlette
 
 from galapagos_app.main import create_app
-from galapagos_core.config import load_settings
-from galapagos_core.log import configure_logging
+from galapagos_core.kernel.config import load_settings
+from galapagos_core.kernel.log import configure_logging
 
 
 def create() -> Starlette:

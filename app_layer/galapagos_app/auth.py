@@ -15,9 +15,9 @@ from starlette.responses import Response
 
 from galapagos_app.envelope import failure
 from galapagos_app.state import AppState
-from galapagos_core.actor import Actor
-from galapagos_core.errors import NotAuthenticated
-from galapagos_core.log import request_id_var
+from galapagos_core.kernel.actor import Actor
+from galapagos_core.kernel.errors import NotAuthenticated
+from galapagos_core.kernel.log import request_id_var
 
 
 class ApiUser(BaseUser):

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import uvicorn
 
-from galapagos_core import database
-from galapagos_core.config import Settings, load_settings
-from galapagos_core.environments import ensure_local_environment
-from galapagos_core.errors import ConfigError
-from galapagos_core.identity import IdentityService
-from galapagos_core.log import configure_logging
+from galapagos_core.catalog.environments import ensure_local_environment
+from galapagos_core.identity.service import IdentityService
+from galapagos_core.kernel import database
+from galapagos_core.kernel.config import Settings, load_settings
+from galapagos_core.kernel.errors import ConfigError
+from galapagos_core.kernel.log import configure_logging
 from galapagos_core.services import Services
 from galapagos_core.worker import running_worker
 

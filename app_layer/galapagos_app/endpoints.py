@@ -19,9 +19,9 @@ from starlette.routing import Route
 from galapagos_app.envelope import success
 from galapagos_app.limits import json_body
 from galapagos_app.state import AppState
-from galapagos_core.actor import Actor
-from galapagos_core.errors import InvalidInput, NotAuthenticated, NotFound
-from galapagos_core.names import DNS_LABEL, USERNAME, VERSION
+from galapagos_core.kernel.actor import Actor
+from galapagos_core.kernel.errors import InvalidInput, NotAuthenticated, NotFound
+from galapagos_core.kernel.names import DNS_LABEL, USERNAME, VERSION
 from galapagos_core.services import Services
 
 B = TypeVar("B", bound=BaseModel)

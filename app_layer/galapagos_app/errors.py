@@ -7,7 +7,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from galapagos_app.envelope import failure
-from galapagos_core.errors import GalapagosError, InvalidInput, NotAuthenticated
+from galapagos_core.kernel.errors import GalapagosError, InvalidInput, NotAuthenticated
 
 _HTTP_CODES = {404: "ROUTE_NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from galapagos_core.errors import GalapagosError, InvalidInput
+from galapagos_core.kernel.errors import GalapagosError, InvalidInput
 
 MAX_JSON_DEPTH = 32
 

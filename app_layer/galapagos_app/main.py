@@ -18,16 +18,16 @@ from starlette.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path
 from tortoise import connections
 
+from galapagos_app.artifacts.routes import linked_package
 from galapagos_app.auth import BearerTokenBackend, on_auth_error
 from galapagos_app.endpoints import routes
 from galapagos_app.errors import EXCEPTION_HANDLERS
 from galapagos_app.limits import BodyLimitMiddleware
 from galapagos_app.openapi import docs, openapi_document, openapi_endpoint
 from galapagos_app.request_context import RequestContextMiddleware
-from galapagos_app.routes import ROUTERS
-from galapagos_app.routes.artifacts import linked_package
-from galapagos_core import database
-from galapagos_core.config import Settings
+from galapagos_app.routers import ROUTERS
+from galapagos_core.kernel import database
+from galapagos_core.kernel.config import Settings
 from galapagos_core.services import Services
 from galapagos_core.worker import running_worker
 

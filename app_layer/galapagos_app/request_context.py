@@ -10,7 +10,7 @@ import uuid
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from galapagos_app.envelope import failure
-from galapagos_core.log import request_id_var
+from galapagos_core.kernel.log import request_id_var
 
 log = logging.getLogger("galapagos.api")
 _VALID_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")

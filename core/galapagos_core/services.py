@@ -4,21 +4,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from galapagos_core.artifacts import ArtifactService
-from galapagos_core.audit import AuditService
-from galapagos_core.boundaries import git_hosts, local_sources
-from galapagos_core.builds.links import PackageLinks, package_links
-from galapagos_core.builds.store import DirectoryStore
-from galapagos_core.clusters import ClusterService
-from galapagos_core.config import Settings
-from galapagos_core.deployments import DeploymentService
-from galapagos_core.environments import EnvironmentService
-from galapagos_core.identity import IdentityService
-from galapagos_core.infra_configs import InfraConfigService, ScalingService
-from galapagos_core.one_click import ModelDeployService
-from galapagos_core.projects import ProjectService
-from galapagos_core.secrets import SecretBox, local_key_spec, parse_keys
-from galapagos_core.serves import ServeService
+from galapagos_core.artifacts.builds.store import DirectoryStore
+from galapagos_core.artifacts.links import PackageLinks, package_links
+from galapagos_core.artifacts.service import ArtifactService
+from galapagos_core.catalog.clusters import ClusterService
+from galapagos_core.catalog.environments import EnvironmentService
+from galapagos_core.catalog.projects import ProjectService
+from galapagos_core.catalog.serves import ServeService
+from galapagos_core.deployments.one_click import ModelDeployService
+from galapagos_core.deployments.service import DeploymentService
+from galapagos_core.identity.service import IdentityService
+from galapagos_core.infra.service import InfraConfigService, ScalingService
+from galapagos_core.kernel.audit import AuditService
+from galapagos_core.kernel.boundaries import git_hosts, local_sources
+from galapagos_core.kernel.config import Settings
+from galapagos_core.kernel.secrets import SecretBox, local_key_spec, parse_keys
 
 
 @dataclass(frozen=True)
@@ -57,8 +57,8 @@ class Services:
             serves=ServeService(),
             environments=EnvironmentService(secrets),
             clusters=ClusterService(secrets),
-            infra_configs=InfraConfigService(deployments),
-            scaling=ScalingService(deployments),
+            infra_configs=InfraConfigService(deployments.redeploy_active),
+            scaling=ScalingService(deployments.redeploy_active),
             artifacts=artifacts,
             deployments=deployments,
             model_deploys=ModelDeployService(deployments, artifacts),

@@ -8,15 +8,15 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from galapagos_core.backends.registry import Backends
-from galapagos_core.builds.builders import configured_builders
-from galapagos_core.builds.store import DirectoryStore
-from galapagos_core.builds.worker import BuildWorker
-from galapagos_core.cluster_health import ClusterMonitor
-from galapagos_core.config import Settings
-from galapagos_core.http import HttpClient
-from galapagos_core.reconciler import Reconciler
+from galapagos_core.artifacts.builds.builders import configured_builders
+from galapagos_core.artifacts.builds.store import DirectoryStore
+from galapagos_core.artifacts.builds.worker import BuildWorker
+from galapagos_core.catalog.cluster_health import ClusterMonitor
+from galapagos_core.kernel.config import Settings
+from galapagos_core.kernel.http import HttpClient
 from galapagos_core.services import Services
+from galapagos_core.workloads.backends.registry import Backends
+from galapagos_core.workloads.reconciler import Reconciler
 
 
 @dataclass

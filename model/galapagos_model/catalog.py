@@ -44,7 +44,7 @@ class Environment(Entity):
     )
     # For the ray backend: the dashboard address, or "local" for a Ray the platform starts.
     ray_address = fields.CharField(max_length=255, null=True)
-    # The Ray dashboard's bearer token, encrypted (see galapagos_core.secrets).
+    # The Ray dashboard's bearer token, encrypted (see galapagos_core.kernel.secrets).
     ray_token_encrypted = fields.TextField(null=True)
     # For the kuberay and kserve backends: where they run.
     cluster: fields.ForeignKeyNullableRelation[Cluster] = fields.ForeignKeyField(

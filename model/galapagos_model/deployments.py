@@ -38,7 +38,7 @@ class Deployment(Entity):
         DeploymentStrategy, max_length=16, default=DeploymentStrategy.ROLLING
     )
     config_snapshot: dict[str, Any] = fields.JSONField(default=dict)
-    # The backend-neutral workload spec this deployment runs (see galapagos_core.workloads).
+    # The backend-neutral workload spec this deployment runs (see galapagos_core.workloads.spec).
     spec: dict[str, Any] = fields.JSONField(default=dict)
     # Names and non-secret values; secret values are kept encrypted, never echoed.
     environment_variables: dict[str, Any] = fields.JSONField(default=dict)

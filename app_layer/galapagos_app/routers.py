@@ -1,0 +1,21 @@
+"""Every router of the API, in documentation order."""
+
+from __future__ import annotations
+
+from galapagos_app.artifacts import routes as artifacts
+from galapagos_app.catalog import clusters, environments, serves
+from galapagos_app.deployments import deploy, history
+from galapagos_app.endpoints import Router
+from galapagos_app.identity import routes as identity
+from galapagos_app.infra import routes as infra
+
+ROUTERS: list[Router] = [
+    serves.router,
+    infra.router,
+    deploy.router,
+    history.router,
+    artifacts.router,
+    environments.router,
+    clusters.router,
+    identity.router,
+]

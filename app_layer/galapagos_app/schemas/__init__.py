@@ -1,1 +1,0 @@
-"""Response schemas: what the API renders. Request bodies are the core's input specs."""

@@ -1,0 +1,101 @@
+"""Deploy requests in Darwin's wire shape, and the other deployment inputs."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    Field,
+    WithJsonSchema,
+    model_validator,
+)
+
+from galapagos_core.artifacts.specs import MODEL_URI
+from galapagos_core.infra.specs import Cores, MemoryGiB, NodeCapacity, Replicas
+from galapagos_core.kernel.bounds import FreeForm
+from galapagos_core.kernel.names import ResourceName, Version
+from galapagos_model.enums import DeploymentStrategy, ModelFormat, NodeCapacityType
+
+
+def _strategy(value: Any) -> Any:
+    # Darwin sends "ROLLING"; rolling is what every backend does.
+    return value.lower() if value in _STRATEGY_SPELLINGS else value
+
+
+_STRATEGY_SPELLINGS = [s for kind in DeploymentStrategy for s in (kind.value, kind.value.upper())]
+Strategy = Annotated[
+    DeploymentStrategy,
+    BeforeValidator(_strategy),
+    WithJsonSchema({"enum": _STRATEGY_SPELLINGS, "type": "string"}, mode="validation"),
+]
+ENV_VAR_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+EnvVars = Annotated[
+    dict[
+        Annotated[str, Field(pattern=ENV_VAR_NAME, max_length=128)],
+        Annotated[str, Field(max_length=8192)],
+    ],
+    Field(max_length=128),
+    WithJsonSchema(
+        {
+            "type": "object",
+            "maxProperties": 128,
+            "propertyNames": {"pattern": ENV_VAR_NAME, "maxLength": 128},
+            "additionalProperties": {"type": "string", "maxLength": 8192},
+        },
+        mode="validation",
+    ),
+]
+
+
+class ApiServeDeploymentConfig(BaseModel):
+    deployment_strategy: Strategy | None = None
+    deployment_strategy_config: FreeForm | None = None
+    environment_variables: EnvVars | None = None
+
+
+class WorkflowServeDeploymentConfig(BaseModel):
+    input_parameters: FreeForm = {}
+
+
+class DeployRequest(BaseModel):
+    env: ResourceName
+    artifact_version: Version
+    api_serve_deployment_config: ApiServeDeploymentConfig | None = None
+    workflow_serve_deployment_config: WorkflowServeDeploymentConfig | None = None
+
+
+class RollbackRequest(BaseModel):
+    artifact_version: Version | None = Field(
+        None, description="roll back to this version; the previous deployment when absent"
+    )
+
+
+class ModelDeployRequest(BaseModel):
+    """Darwin's one-click ``POST /serve/deploy-model``."""
+
+    serve_name: ResourceName
+    artifact_version: Version
+    model_uri: str = Field(max_length=1024, pattern=MODEL_URI)
+    model_format: ModelFormat = ModelFormat.SKLEARN
+    env: ResourceName
+    space: ResourceName = Field("default", description="the project for a new serve")
+    cores: Cores = Decimal(4)
+    memory: MemoryGiB = Decimal(8)
+    node_capacity: NodeCapacity = NodeCapacityType.SPOT
+    min_replicas: Replicas = 1
+    max_replicas: Replicas = 1
+
+    @model_validator(mode="after")
+    def _replica_bounds(self) -> ModelDeployRequest:
+        if self.min_replicas > self.max_replicas:
+            raise ValueError("min_replicas cannot be greater than max_replicas")
+        return self
+
+
+class ModelUndeployRequest(BaseModel):
+    serve_name: ResourceName
+    artifact_version: Version | None = None
+    env: ResourceName

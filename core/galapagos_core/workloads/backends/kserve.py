@@ -1,0 +1,101 @@
+"""KServe: one ``InferenceService`` (serving.kserve.io/v1beta1) per workload. Model artifacts
+become a predictor model (format + storageUri), image artifacts a custom container. Standard
+deployment mode unless the environment asks for Knative (``env_configs.kserve_mode``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from galapagos_core.workloads.backends.custom_resources import (
+    CustomResourceBackend,
+    Resource,
+    condition,
+    namespace_of,
+    node_selector,
+    status_is_current,
+)
+from galapagos_core.workloads.spec import WorkloadSpec
+from galapagos_model.catalog import Environment
+from galapagos_model.enums import ArtifactKind, WorkloadState
+
+INFERENCE_SERVICE = Resource(
+    "serving.kserve.io", "v1beta1", "inferenceservices", "InferenceService"
+)
+MODES = {"standard": "Standard", "knative": "Knative"}
+
+
+def resources(spec: WorkloadSpec) -> dict[str, Any]:
+    requests: dict[str, Any] = {"cpu": f"{spec.cpus:g}", "memory": f"{spec.memory_gib:g}Gi"}
+    limits = dict(requests)
+    if spec.gpus:
+        limits["nvidia.com/gpu"] = str(spec.gpus)
+        requests["nvidia.com/gpu"] = str(spec.gpus)
+    return {"requests": requests, "limits": limits}
+
+
+class KServeBackend(CustomResourceBackend):
+    resource = INFERENCE_SERVICE
+
+    def render(self, environment: Environment, spec: WorkloadSpec) -> dict[str, Any]:
+        mode = MODES.get(str(environment.env_configs.get("kserve_mode", "standard")).lower())
+        predictor: dict[str, Any] = {
+            "minReplicas": spec.min_replicas,
+            "maxReplicas": spec.max_replicas,
+            "nodeSelector": node_selector(environment, spec),
+        }
+        if spec.autoscaling_target:
+            predictor["scaleMetric"] = "concurrency"
+            predictor["scaleTarget"] = spec.autoscaling_target
+        env = [{"name": k, "value": v} for k, v in sorted(spec.environment_values.items())]
+        if spec.artifact_kind == ArtifactKind.IMAGE:
+            container: dict[str, Any] = {
+                "name": "kserve-container",
+                "image": spec.image_url,
+                "resources": resources(spec),
+            }
+            if env:
+                container["env"] = env
+            predictor["containers"] = [container]
+        else:
+            model: dict[str, Any] = {
+                "modelFormat": {"name": spec.model_format or "sklearn"},
+                "storageUri": spec.model_uri,
+                "resources": resources(spec),
+            }
+            if env:
+                model["env"] = env
+            predictor["model"] = model
+        return {
+            "apiVersion": INFERENCE_SERVICE.api_version,
+            "kind": INFERENCE_SERVICE.kind,
+            "metadata": {
+                "name": spec.name,
+                "namespace": namespace_of(environment),
+                "labels": spec.labels(),
+                "annotations": {"serving.kserve.io/deploymentMode": mode or "Standard"},
+            },
+            "spec": {"predictor": predictor},
+        }
+
+    def read_status(self, live: dict[str, Any]) -> tuple[WorkloadState, str | None, str | None]:
+        status = live.get("status") or {}
+        url = status.get("url")
+        ready = condition(live, "Ready")
+        if ready is None or not status_is_current(live):
+            return WorkloadState.DEPLOYING, url, None
+        if ready.get("status") == "True":
+            return WorkloadState.READY, url, None
+        failing = [
+            c
+            for c in status.get("conditions") or []
+            if c.get("status") == "False" and str(c.get("reason") or "").endswith("Failed")
+        ]
+        failed = ready.get("reason") in ("RevisionFailed", "InferenceServiceFailed") or bool(
+            failing
+        )
+        message = (
+            ready.get("message")
+            or next((c["message"] for c in failing if c.get("message")), None)
+            or ready.get("reason")
+        )
+        return (WorkloadState.FAILED if failed else WorkloadState.DEPLOYING), url, message

@@ -1,0 +1,179 @@
+"""The Ray head that environments with ``ray_address: local`` use, started by the platform
+on first use with a token it generates (kept in the data directory, mode 0600, never
+printed), and stopped when the process that started it shuts down."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import hashlib
+import logging
+import os
+import secrets
+import signal
+import sys
+import tempfile
+from pathlib import Path
+
+from galapagos_core.kernel.config import RaySettings
+from galapagos_core.kernel.http import HttpClient, HttpError
+from galapagos_core.workloads.backends.ray import RayEndpoint
+from galapagos_core.workloads.spec import BackendError
+
+log = logging.getLogger("galapagos.ray")
+
+
+def _descendants(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError):
+            for child in (task / "children").read_text().split():
+                found += [int(child), *_descendants(int(child))]
+    return found
+
+
+class LocalRay:
+    def __init__(self, settings: RaySettings, data_dir: Path, http: HttpClient) -> None:
+        self.settings = settings
+        self.dir = data_dir.resolve() / "ray"
+        self.http = http
+        self.process: asyncio.subprocess.Process | None = None
+        self._lock = asyncio.Lock()
+
+    @property
+    def session_dir(self) -> Path:
+        # Ray's unix sockets live here and their paths may not exceed 107 bytes.
+        digest = hashlib.sha256(str(self.dir).encode()).hexdigest()[:10]
+        return Path(tempfile.gettempdir()) / f"galapagos-ray-{digest}"
+
+    @property
+    def dashboard(self) -> str:
+        return f"http://127.0.0.1:{self.settings.dashboard_port}"
+
+    @property
+    def serve_url(self) -> str:
+        return f"http://127.0.0.1:{self.settings.serve_port}"
+
+    def _token(self) -> str:
+        path = self.dir / "auth_token"
+        if not path.exists():
+            self.dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_hex(32))
+        return path.read_text().strip()
+
+    def endpoint(self) -> RayEndpoint:
+        return RayEndpoint(
+            self.dashboard,
+            self._token(),
+            self.serve_url,
+            http_options={"host": "127.0.0.1", "port": self.settings.serve_port},
+        )
+
+    async def _answers(self) -> bool:
+        try:
+            await self.http.json(
+                "GET",
+                f"{self.dashboard}/api/version",
+                headers={"Authorization": f"Bearer {self._token()}"},
+                idempotent=False,
+            )
+        except HttpError:
+            return False
+        return True
+
+    async def ensure_started(self) -> RayEndpoint:
+        """The head's endpoint, starting the head if nothing answers on its dashboard port."""
+        async with self._lock:
+            if await self._answers():
+                return self.endpoint()
+            self.dir.mkdir(parents=True, exist_ok=True)
+            # A file lock, so that processes sharing the data directory start one head.
+            with (self.dir / "start.lock").open("w") as lock:
+                await asyncio.to_thread(fcntl.flock, lock, fcntl.LOCK_EX)
+                try:
+                    if not await self._answers() and not self._started_elsewhere():
+                        await self._spawn()
+                    await self._wait_ready()
+                finally:
+                    fcntl.flock(lock, fcntl.LOCK_UN)
+            return self.endpoint()
+
+    def _started_elsewhere(self) -> bool:
+        pid_file = self.dir / "head.pid"
+        return pid_file.exists() and Path(f"/proc/{pid_file.read_text().strip()}").exists()
+
+    async def _spawn(self) -> None:
+        s = self.settings
+        command = [
+            str(Path(sys.executable).with_name("ray")),
+            "start",
+            "--head",
+            "--block",
+            "--node-ip-address=127.0.0.1",
+            f"--port={s.gcs_port}",
+            "--dashboard-host=127.0.0.1",
+            f"--dashboard-port={s.dashboard_port}",
+            f"--ray-client-server-port={s.client_port}",
+            f"--dashboard-agent-listen-port={s.agent_port}",
+            "--include-dashboard=true",
+            "--disable-usage-stats",
+            f"--object-store-memory={s.object_store_mb * 1024 * 1024}",
+            f"--temp-dir={self.session_dir}",
+        ]
+        if s.num_cpus is not None:
+            command.append(f"--num-cpus={s.num_cpus:g}")
+        env = {
+            **os.environ,
+            "RAY_AUTH_MODE": "token",
+            "RAY_AUTH_TOKEN_PATH": str(self.dir / "auth_token"),
+            "RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S": "0",
+        }
+        env.pop("RAY_AUTH_TOKEN", None)
+        log.info(
+            "starting a local Ray head (dashboard %s, serve %s)", self.dashboard, self.serve_url
+        )
+        with (self.dir / "head.log").open("ab") as out:
+            self.process = await asyncio.create_subprocess_exec(
+                *command,
+                env=env,
+                stdout=out,
+                stderr=asyncio.subprocess.STDOUT,
+                start_new_session=True,
+            )
+        (self.dir / "head.pid").write_text(str(self.process.pid))
+
+    async def _wait_ready(self) -> None:
+        deadline = asyncio.get_running_loop().time() + self.settings.start_timeout_seconds
+        while asyncio.get_running_loop().time() < deadline:
+            if self.process is not None and self.process.returncode is not None:
+                raise BackendError(f"the local Ray head exited; see {self.dir / 'head.log'}")
+            if await self._answers():
+                return
+            await asyncio.sleep(0.5)
+        raise BackendError(
+            f"the local Ray head did not answer within "
+            f"{self.settings.start_timeout_seconds:g}s; see {self.dir / 'head.log'}"
+        )
+
+    async def stop(self) -> None:
+        """Stop the head if this process started it (its whole process tree)."""
+        process = self.process
+        if process is None or process.returncode is not None:
+            return
+        tree = _descendants(process.pid)
+        process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(process.wait(), 45)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+        await asyncio.sleep(0.5)
+        for pid in tree:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        (self.dir / "head.pid").unlink(missing_ok=True)
+        self.process = None
+        log.info("local Ray head stopped")

@@ -1,0 +1,185 @@
+"""Ray Serve through the dashboard's REST API (``/api/serve/applications/``).
+
+``PUT`` replaces the whole set of applications, so every write merges ours into what is
+deployed, leaving applications the platform does not manage untouched. Each application is
+the generic model server (``galapagos_runtime.serving:build_app``) with the package as its
+``working_dir`` and the runtime as a ``py_module``; ``args._galapagos`` marks it as ours.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from galapagos_core.artifacts.links import PackageLinks
+from galapagos_core.kernel.http import HttpClient, HttpError
+from galapagos_core.workloads.spec import BackendError, Observed, WorkloadSpec, contains
+from galapagos_model.catalog import Environment
+from galapagos_model.enums import ArtifactKind, WorkloadState
+
+MARKER = "_galapagos"
+RUNTIME_IMPORT_PATH = "galapagos_runtime.serving:build_app"
+_STATES = {
+    "RUNNING": WorkloadState.READY,
+    "DEPLOYING": WorkloadState.DEPLOYING,
+    "NOT_STARTED": WorkloadState.DEPLOYING,
+    "DEPLOY_FAILED": WorkloadState.FAILED,
+    "UNHEALTHY": WorkloadState.FAILED,
+    "DELETING": WorkloadState.DEPLOYING,
+}
+
+
+class RayEndpoint:
+    """Where an environment's Ray is: dashboard URL, bearer token, Serve's public URL, and
+    the HTTP options Serve should start with (None: keep whatever the cluster runs)."""
+
+    def __init__(
+        self,
+        dashboard: str,
+        token: str | None,
+        serve_url: str,
+        http_options: dict[str, Any] | None = None,
+    ) -> None:
+        self.dashboard = dashboard.rstrip("/")
+        self.token = token
+        self.serve_url = serve_url.rstrip("/")
+        self.http_options = http_options
+
+
+Resolver = Callable[[Environment], Awaitable[RayEndpoint]]
+
+
+def render(
+    spec: WorkloadSpec, links: PackageLinks, runtime_sha256: str, default_cpus: float
+) -> dict[str, Any]:
+    """The Serve application config for ``spec``: packages (the runtime's and the user's)
+    come as signed links the cluster fetches."""
+    args: dict[str, Any] = {MARKER: {"spec_hash": spec.digest(), "labels": spec.labels()}}
+    runtime_env: dict[str, Any] = {"py_modules": [links.url(runtime_sha256)]}
+    if spec.artifact_kind == ArtifactKind.PACKAGE:
+        assert spec.package_sha256 is not None
+        args["target"] = spec.import_path
+        runtime_env["working_dir"] = links.url(spec.package_sha256)
+    else:
+        args["model_uri"] = spec.model_uri
+        args["model_format"] = spec.model_format
+    if spec.environment_values:
+        runtime_env["env_vars"] = spec.environment_values
+    deployment: dict[str, Any] = {
+        "name": "model",
+        "ray_actor_options": {
+            "num_cpus": spec.cpus or default_cpus,
+            "memory": int(spec.memory_gib * 1024**3),
+            "num_gpus": spec.gpus,
+        },
+    }
+    if spec.min_replicas == spec.max_replicas:
+        deployment["num_replicas"] = spec.min_replicas
+    else:
+        deployment["autoscaling_config"] = {
+            "min_replicas": spec.min_replicas,
+            "max_replicas": spec.max_replicas,
+            "target_ongoing_requests": spec.autoscaling_target or 2,
+        }
+    return {
+        "name": spec.name,
+        "route_prefix": spec.route_prefix,
+        "import_path": RUNTIME_IMPORT_PATH,
+        "args": args,
+        "runtime_env": runtime_env,
+        "deployments": [deployment],
+    }
+
+
+def _message(app: dict[str, Any]) -> str | None:
+    """The application's message with its deployments' (where Ray puts the traceback)."""
+    parts = [app.get("message") or ""]
+    for name, deployment in (app.get("deployments") or {}).items():
+        if deployment.get("message"):
+            parts.append(f"{name}: {deployment['message']}")
+    text = "\n".join(part for part in parts if part).strip()
+    return text[-4000:] or None
+
+
+class RayBackend:
+    def __init__(
+        self,
+        http: HttpClient,
+        resolve: Resolver,
+        links: PackageLinks,
+        runtime_sha256: str,
+        *,
+        default_cpus: float,
+    ) -> None:
+        self.http = http
+        self.resolve = resolve
+        self.links = links
+        self.runtime_sha256 = runtime_sha256
+        self.default_cpus = default_cpus
+
+    async def _details(self, endpoint: RayEndpoint) -> dict[str, Any]:
+        answer = await self._call("GET", endpoint, None)
+        return answer if isinstance(answer, dict) else {}
+
+    async def _call(self, method: str, endpoint: RayEndpoint, body: Any) -> Any:
+        headers = {"Authorization": f"Bearer {endpoint.token}"} if endpoint.token else {}
+        url = f"{endpoint.dashboard}/api/serve/applications/"
+        try:
+            return await self.http.json(method, url, json=body, headers=headers)
+        except HttpError as exc:
+            raise BackendError(f"Ray dashboard: {exc}") from exc
+
+    async def observe(self, environment: Environment) -> dict[str, Observed]:
+        endpoint = await self.resolve(environment)
+        details = await self._details(endpoint)
+        found: dict[str, Observed] = {}
+        for name, app in (details.get("applications") or {}).items():
+            config = app.get("deployed_app_config") or {}
+            marker = (config.get("args") or {}).get(MARKER)
+            if not marker:
+                continue  # not ours
+            found[name] = Observed(
+                name=name,
+                state=_STATES.get(app.get("status", ""), WorkloadState.DEPLOYING),
+                spec_hash=marker.get("spec_hash"),
+                live=config,
+                url=f"{endpoint.serve_url}{app.get('route_prefix') or config.get('route_prefix')}",
+                message=_message(app),
+                external_id=name,
+            )
+        return found
+
+    def matches(self, environment: Environment, spec: WorkloadSpec, observed: Observed) -> bool:
+        """Same spec, nothing drifted, and package links not yet due for renewal."""
+        return observed.spec_hash == spec.digest() and contains(observed.live, self._render(spec))
+
+    def _render(self, spec: WorkloadSpec) -> dict[str, Any]:
+        return render(spec, self.links, self.runtime_sha256, self.default_cpus)
+
+    async def apply(self, environment: Environment, specs: list[WorkloadSpec]) -> None:
+        rendered = {spec.name: self._render(spec) for spec in specs}
+        await self._put(environment, lambda apps: {**apps, **rendered})
+
+    async def delete(self, environment: Environment, names: list[str]) -> None:
+        await self._put(environment, lambda apps: {k: v for k, v in apps.items() if k not in names})
+
+    async def _put(
+        self,
+        environment: Environment,
+        change: Callable[[dict[str, dict[str, Any]]], dict[str, dict[str, Any]]],
+    ) -> None:
+        endpoint = await self.resolve(environment)
+        details = await self._details(endpoint)
+        current = {
+            name: app["deployed_app_config"]
+            for name, app in (details.get("applications") or {}).items()
+            if app.get("deployed_app_config")
+        }
+        body: dict[str, Any] = {"applications": list(change(current).values())}
+        running = details.get("http_options") or {}
+        options = endpoint.http_options or {k: running[k] for k in ("host", "port") if k in running}
+        if options:
+            body["http_options"] = options
+        if details.get("proxy_location"):
+            body["proxy_location"] = details["proxy_location"]
+        await self._call("PUT", endpoint, body)

@@ -1,0 +1,126 @@
+"""The backend-neutral description of what runs for a deployment, and what a backend reports.
+
+Every backend renders a :class:`WorkloadSpec` into its own object (a Ray Serve application,
+a RayService, an InferenceService) and reports what it sees as :class:`Observed`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from pydantic import BaseModel, PrivateAttr, model_validator
+
+from galapagos_model.catalog import Environment
+from galapagos_model.enums import ArtifactKind, NodeCapacityType, WorkloadState
+
+
+class WorkloadSpec(BaseModel):
+    name: str  # the object's name on the backend (galapagos_core.kernel.naming)
+    project: str
+    serve: str
+    environment: str
+    deployment_id: str
+    route_prefix: str
+    artifact_kind: ArtifactKind
+    artifact_version: str
+    package_sha256: str | None = None  # rendered as a signed link (builds.links)
+    import_path: str | None = None
+    image_url: str | None = None
+    model_uri: str | None = None
+    model_format: str | None = None
+    min_replicas: int = 1
+    max_replicas: int = 1
+    autoscaling_target: int | None = None
+    cpus: float = 1.0
+    memory_gib: float = 1.0
+    gpus: int = 0
+    gpu_type: str | None = None
+    node_capacity: NodeCapacityType = NodeCapacityType.SPOT
+    # As stored: values of secret-looking names are sealed (galapagos_core.kernel.secrets).
+    env_vars: dict[str, str] = {}
+    _opened_env: dict[str, str] | None = PrivateAttr(default=None)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_package_url(cls, data: Any) -> Any:
+        """Specs stored before links were signed named the package by its public URL."""
+        if isinstance(data, dict) and data.get("package_url") and not data.get("package_sha256"):
+            name = str(data["package_url"]).rsplit("/", 1)[-1]
+            data = {**data, "package_sha256": name.removesuffix(".zip")}
+        return data
+
+    def with_opened_env(self, values: dict[str, str]) -> WorkloadSpec:
+        """A copy that renders ``values`` as its environment (the hash stays the stored one)."""
+        copy = self.model_copy()
+        copy._opened_env = values
+        return copy
+
+    @property
+    def environment_values(self) -> dict[str, str]:
+        """What the backend sets in the process environment."""
+        return self._opened_env if self._opened_env is not None else self.env_vars
+
+    def digest(self) -> str:
+        """A stable hash of everything that should make the backend change."""
+        content = self.model_dump(mode="json", exclude={"deployment_id"})
+        return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+
+    def labels(self) -> dict[str, str]:
+        from galapagos_core.kernel.naming import managed_labels
+
+        return managed_labels(
+            project=self.project,
+            serve=self.serve,
+            environment=self.environment,
+            deployment=self.deployment_id,
+        )
+
+
+@dataclass(frozen=True)
+class Observed:
+    """What the backend says about one managed object; ``live`` is the object as found."""
+
+    name: str
+    state: WorkloadState
+    spec_hash: str | None  # the hash of the spec it was applied from (its marker)
+    live: dict[str, Any]
+    url: str | None = None
+    message: str | None = None
+    external_id: str | None = None
+
+
+class BackendError(Exception):
+    """The backend could not be reached or refused a call; the reconciler retries later."""
+
+
+class WorkloadBackend(Protocol):
+    """Ray, KubeRay or KServe, for one environment."""
+
+    async def observe(self, environment: Environment) -> dict[str, Observed]:
+        """Every object this platform manages there (found by label), by name."""
+
+    def matches(self, environment: Environment, spec: WorkloadSpec, observed: Observed) -> bool:
+        """Whether the live object still is what ``spec`` renders to (no drift)."""
+
+    async def apply(self, environment: Environment, specs: list[WorkloadSpec]) -> None:
+        """Create or update these objects (idempotent)."""
+
+    async def delete(self, environment: Environment, names: list[str]) -> None:
+        """Remove these objects (idempotent: absent ones are fine)."""
+
+
+def contains(live: Any, wanted: Any) -> bool:
+    """``wanted``'s keys and values all appear in ``live``: backends add defaults of their
+    own, so a live object matches when everything the platform set is still there."""
+    if isinstance(wanted, dict):
+        return isinstance(live, dict) and all(contains(live.get(k), v) for k, v in wanted.items())
+    if isinstance(wanted, list):
+        return (
+            isinstance(live, list)
+            and len(live) == len(wanted)
+            and all(contains(a, b) for a, b in zip(live, wanted, strict=True))
+        )
+    return bool(live == wanted)
