@@ -284,12 +284,12 @@ async def kserve_pass(workloads: int, data: Path) -> None:
             ],
             batch_size=500,
         )
-        artifacts = {a.serve_id: a for a in await Artifact.all()}  # type: ignore[attr-defined]
+        artifacts = {a.serve_id: a for a in await Artifact.all()}
         deployments = [
             Deployment(serve=s, environment=env, artifact=artifacts[s.id]) for s in serves
         ]
         await add_deployments(deployments)
-        by_serve = {d.serve_id: d for d in await Deployment.all()}  # type: ignore[attr-defined]
+        by_serve = {d.serve_id: d for d in await Deployment.all()}
         rows = []
         for s in serves:
             d = by_serve[s.id]

@@ -856,7 +856,7 @@ async def test_kserve_through_the_reconciler(
     assert "No module named 'sklearn'" in failed.error
     assert (await Deployment.get(id=first)).status == DeploymentStatus.ACTIVE
     reverted = await Workload.get(serve__name="iris")
-    assert str(reverted.deployment_id) == first  # type: ignore[attr-defined]
+    assert str(reverted.deployment_id) == first
 
     await reconciler.run_once()  # the previous version goes back
     isvc = stored(kmock, ISVC, name)

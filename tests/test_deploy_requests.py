@@ -182,8 +182,8 @@ async def _activate_first_deploy(api: httpx.AsyncClient, admin: str) -> str:
     deployment.inflight_key = None
     await deployment.save()
     await ActiveDeployment.create(
-        serve_id=deployment.serve_id,  # type: ignore[attr-defined]
-        environment_id=deployment.environment_id,  # type: ignore[attr-defined]
+        serve_id=deployment.serve_id,
+        environment_id=deployment.environment_id,
         deployment=deployment,
     )
     return str(deployment.id)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+from uuid import UUID
+
 from tortoise import fields
 
 from galapagos_model.base import Entity
@@ -9,11 +12,15 @@ from galapagos_model.catalog import Serve
 from galapagos_model.enums import ArtifactKind, BuilderKind, BuildStatus, ModelFormat, SourceKind
 from galapagos_model.identity import User
 
+if TYPE_CHECKING:
+    from galapagos_model.deployments import Deployment
+
 
 class ArtifactBuilderJob(Entity):
     serve: fields.ForeignKeyRelation[Serve] = fields.ForeignKeyField(
         "models.Serve", related_name="builder_jobs", on_delete=fields.CASCADE
     )
+    serve_id: UUID
     version = fields.CharField(max_length=64)
     source = fields.CharField(max_length=1024)  # git URL or local path
     source_kind = fields.CharEnumField(SourceKind, max_length=8, default=SourceKind.GIT)
@@ -44,6 +51,7 @@ class ArtifactBuilderJob(Entity):
     created_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "models.User", related_name=False, null=True, on_delete=fields.SET_NULL
     )
+    created_by_id: UUID | None
 
     class Meta:
         table = "artifact_builder_jobs"
@@ -54,6 +62,7 @@ class Artifact(Entity):
     serve: fields.ForeignKeyRelation[Serve] = fields.ForeignKeyField(
         "models.Serve", related_name="artifacts", on_delete=fields.CASCADE
     )
+    serve_id: UUID
     version = fields.CharField(max_length=64)
     kind = fields.CharEnumField(ArtifactKind, max_length=16)
     image_url = fields.CharField(max_length=1024, null=True)
@@ -68,9 +77,12 @@ class Artifact(Entity):
     builder_job: fields.ForeignKeyNullableRelation[ArtifactBuilderJob] = fields.ForeignKeyField(
         "models.ArtifactBuilderJob", related_name=False, null=True, on_delete=fields.SET_NULL
     )
+    builder_job_id: UUID | None
     created_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "models.User", related_name=False, null=True, on_delete=fields.SET_NULL
     )
+    created_by_id: UUID | None
+    deployments: fields.ReverseRelation[Deployment]
 
     class Meta:
         table = "artifacts"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 from tortoise import fields
 
@@ -11,6 +12,8 @@ from galapagos_model.enums import ClusterStatus, EnvironmentBackend, ServeType
 from galapagos_model.identity import Project, User
 
 if TYPE_CHECKING:
+    from galapagos_model.artifacts import Artifact, ArtifactBuilderJob
+    from galapagos_model.deployments import ActiveDeployment, Deployment, Workload
     from galapagos_model.infra import ApiServeInfraConfig, WorkflowServeInfraConfig
 
 
@@ -18,18 +21,25 @@ class Serve(Entity):
     project: fields.ForeignKeyRelation[Project] = fields.ForeignKeyField(
         "models.Project", related_name="serves", on_delete=fields.RESTRICT
     )
+    project_id: UUID
     name = fields.CharField(max_length=50, unique=True)
     type = fields.CharEnumField(ServeType, max_length=16)
     description = fields.TextField(default="")
     created_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "models.User", related_name=False, null=True, on_delete=fields.SET_NULL
     )
+    created_by_id: UUID | None
     # How many deployments the serve has had: the history page's total without a COUNT
     # over them. Bumped in the transaction that records each deployment.
     deployment_count = fields.IntField(default=0)
 
     api_configs: fields.ReverseRelation[ApiServeInfraConfig]
     workflow_configs: fields.ReverseRelation[WorkflowServeInfraConfig]
+    builder_jobs: fields.ReverseRelation[ArtifactBuilderJob]
+    artifacts: fields.ReverseRelation[Artifact]
+    deployments: fields.ReverseRelation[Deployment]
+    workloads: fields.ReverseRelation[Workload]
+    active_deployments: fields.ReverseRelation[ActiveDeployment]
 
     class Meta:
         table = "serves"
@@ -50,14 +60,18 @@ class Environment(Entity):
     cluster: fields.ForeignKeyNullableRelation[Cluster] = fields.ForeignKeyField(
         "models.Cluster", related_name="environments", null=True, on_delete=fields.RESTRICT
     )
+    cluster_id: UUID | None
     created_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "models.User", related_name=False, null=True, on_delete=fields.SET_NULL
     )
+    created_by_id: UUID | None
     # The reconciler that holds this environment, and until when (row lease).
     reconcile_owner = fields.CharField(max_length=64, null=True)
     reconcile_until = fields.DatetimeField(null=True)
     last_reconciled_at = fields.DatetimeField(null=True)  # the last pass that succeeded
     reconcile_error = fields.TextField(null=True)  # why the last pass failed; None once one works
+    deployments: fields.ReverseRelation[Deployment]
+    workloads: fields.ReverseRelation[Workload]
 
     class Meta:
         table = "environments"
@@ -74,6 +88,7 @@ class Cluster(Entity):
     # Which custom resources exist there, e.g. {"rayservices.ray.io": ["v1"]}.
     capabilities: dict[str, Any] = fields.JSONField(default=dict)
     checked_at = fields.DatetimeField(null=True)
+    environments: fields.ReverseRelation[Environment]
 
     class Meta:
         table = "clusters"

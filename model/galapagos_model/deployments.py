@@ -24,15 +24,19 @@ class Deployment(Entity):
     serve: fields.ForeignKeyRelation[Serve] = fields.ForeignKeyField(
         "models.Serve", related_name="deployments", on_delete=fields.RESTRICT
     )
+    serve_id: UUID
     artifact: fields.ForeignKeyRelation[Artifact] = fields.ForeignKeyField(
         "models.Artifact", related_name="deployments", on_delete=fields.RESTRICT
     )
+    artifact_id: UUID
     environment: fields.ForeignKeyRelation[Environment] = fields.ForeignKeyField(
         "models.Environment", related_name="deployments", on_delete=fields.RESTRICT
     )
+    environment_id: UUID
     created_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "models.User", related_name=False, null=True, on_delete=fields.SET_NULL
     )
+    created_by_id: UUID | None
     status = fields.CharEnumField(DeploymentStatus, max_length=16, default=DeploymentStatus.PENDING)
     strategy = fields.CharEnumField(
         DeploymentStrategy, max_length=16, default=DeploymentStrategy.ROLLING
@@ -52,10 +56,12 @@ class Deployment(Entity):
     rollback_of: fields.ForeignKeyNullableRelation[Deployment] = fields.ForeignKeyField(
         "models.Deployment", related_name=False, null=True, on_delete=fields.SET_NULL
     )
+    rollback_of_id: UUID | None
     # "<serve id>:<environment id>" while PENDING/DEPLOYING, NULL otherwise: the unique
     # index allows at most one deployment in flight per (serve, environment).
     inflight_key = fields.CharField(max_length=80, null=True, unique=True)
 
+    workloads: fields.ReverseRelation[Workload]
     events: fields.ReverseRelation[DeploymentEvent]
 
     class Meta:
@@ -71,16 +77,17 @@ class Workload(Entity):
     environment: fields.ForeignKeyRelation[Environment] = fields.ForeignKeyField(
         "models.Environment", related_name="workloads", on_delete=fields.RESTRICT
     )
+    environment_id: UUID
     serve: fields.ForeignKeyRelation[Serve] = fields.ForeignKeyField(
         "models.Serve", related_name="workloads", on_delete=fields.RESTRICT
     )
+    serve_id: UUID
     deployment: fields.ForeignKeyRelation[Deployment] = fields.ForeignKeyField(
         "models.Deployment", related_name="workloads", on_delete=fields.RESTRICT
     )
+    deployment_id: UUID
     backend = fields.CharEnumField(EnvironmentBackend, max_length=16)
     name = fields.CharField(max_length=63)
-    serve_id: UUID
-    environment_id: UUID
     external_id = fields.CharField(max_length=128, null=True)
     desired_state = fields.CharEnumField(DesiredState, max_length=16, default=DesiredState.DEPLOYED)
     current_state = fields.CharEnumField(
@@ -106,6 +113,7 @@ class DeploymentEvent(Entity):
     deployment: fields.ForeignKeyRelation[Deployment] = fields.ForeignKeyField(
         "models.Deployment", related_name="events", on_delete=fields.CASCADE
     )
+    deployment_id: UUID
     status = fields.CharEnumField(DeploymentStatus, max_length=16)
     message = fields.TextField(null=True)
 
@@ -117,15 +125,19 @@ class ActiveDeployment(Entity):
     serve: fields.ForeignKeyRelation[Serve] = fields.ForeignKeyField(
         "models.Serve", related_name="active_deployments", on_delete=fields.CASCADE
     )
+    serve_id: UUID
     environment: fields.ForeignKeyRelation[Environment] = fields.ForeignKeyField(
         "models.Environment", related_name=False, on_delete=fields.RESTRICT
     )
+    environment_id: UUID
     deployment: fields.ForeignKeyRelation[Deployment] = fields.ForeignKeyField(
         "models.Deployment", related_name=False, on_delete=fields.RESTRICT
     )
+    deployment_id: UUID
     previous_deployment: fields.ForeignKeyNullableRelation[Deployment] = fields.ForeignKeyField(
         "models.Deployment", related_name=False, null=True, on_delete=fields.SET_NULL
     )
+    previous_deployment_id: UUID | None
 
     class Meta:
         table = "active_deployments"

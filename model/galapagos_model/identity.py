@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+from uuid import UUID
+
 from tortoise import fields
 
 from galapagos_model.base import Entity
 from galapagos_model.enums import ProjectRole
+
+if TYPE_CHECKING:
+    from galapagos_model.catalog import Serve
 
 
 class User(Entity):
@@ -25,6 +31,7 @@ class ApiToken(Entity):
     user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
         "models.User", related_name="tokens", on_delete=fields.CASCADE
     )
+    user_id: UUID
     name = fields.CharField(max_length=100)
     token_hash = fields.CharField(max_length=64, unique=True)
     prefix = fields.CharField(max_length=16)
@@ -40,6 +47,7 @@ class Project(Entity):
     name = fields.CharField(max_length=50, unique=True)
     description = fields.TextField(default="")
 
+    serves: fields.ReverseRelation[Serve]
     members: fields.ReverseRelation[ProjectMember]
 
     class Meta:
@@ -50,9 +58,11 @@ class ProjectMember(Entity):
     project: fields.ForeignKeyRelation[Project] = fields.ForeignKeyField(
         "models.Project", related_name="members", on_delete=fields.CASCADE
     )
+    project_id: UUID
     user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
         "models.User", related_name="memberships", on_delete=fields.CASCADE
     )
+    user_id: UUID
     role = fields.CharEnumField(ProjectRole, max_length=16)
 
     class Meta:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from tortoise import fields
 
@@ -15,9 +16,11 @@ class ApiServeInfraConfig(Entity):
     serve: fields.ForeignKeyRelation[Serve] = fields.ForeignKeyField(
         "models.Serve", related_name="api_configs", on_delete=fields.CASCADE
     )
+    serve_id: UUID
     environment: fields.ForeignKeyRelation[Environment] = fields.ForeignKeyField(
         "models.Environment", related_name=False, on_delete=fields.RESTRICT
     )
+    environment_id: UUID
     backend_type = fields.CharEnumField(ServingFramework, max_length=16)
     cores = fields.DecimalField(max_digits=6, decimal_places=2)
     memory = fields.DecimalField(max_digits=7, decimal_places=2)  # GiB
@@ -40,9 +43,11 @@ class WorkflowServeInfraConfig(Entity):
     serve: fields.ForeignKeyRelation[Serve] = fields.ForeignKeyField(
         "models.Serve", related_name="workflow_configs", on_delete=fields.CASCADE
     )
+    serve_id: UUID
     environment: fields.ForeignKeyRelation[Environment] = fields.ForeignKeyField(
         "models.Environment", related_name=False, on_delete=fields.RESTRICT
     )
+    environment_id: UUID
     schedule = fields.CharField(max_length=100, null=True)
     timezone = fields.CharField(max_length=64, default="UTC")
     head_node_config: dict[str, Any] = fields.JSONField()

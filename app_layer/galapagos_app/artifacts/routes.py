@@ -11,8 +11,8 @@ from starlette.responses import FileResponse, PlainTextResponse, Response
 from galapagos_app.artifacts.schemas import ArtifactRead, JobCreated, JobRead, JobStatus
 from galapagos_app.endpoints import Call, NoBody, NoQuery, Router
 from galapagos_app.paging import PageOut, PageQuery, page_out
+from galapagos_core.artifacts.errors import job_not_found
 from galapagos_core.artifacts.links import LinkCheck, PackageLinks
-from galapagos_core.artifacts.service import job_not_found
 from galapagos_core.artifacts.specs import (
     ArtifactRegister,
     ImageRegister,

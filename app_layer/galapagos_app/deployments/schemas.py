@@ -89,6 +89,6 @@ def deployment_detail(deployment: Deployment) -> DeploymentDetail:
         started_at=deployment.started_at,
         ready_at=deployment.ready_at,
         ended_at=deployment.ended_at,
-        rollback_of=deployment.rollback_of_id,  # type: ignore[attr-defined]
+        rollback_of=deployment.rollback_of_id,
         events=[DeploymentEventRead.model_validate(e) for e in deployment.events],
     )

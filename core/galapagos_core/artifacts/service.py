@@ -12,6 +12,8 @@ from uuid import UUID
 from tortoise.exceptions import IntegrityError
 
 from galapagos_core.artifacts.builds.store import PackageStore
+from galapagos_core.artifacts.creation import record_artifact, version_taken
+from galapagos_core.artifacts.errors import artifact_not_found, job_not_found
 from galapagos_core.artifacts.specs import (
     ArtifactRegister,
     ImageRegister,
@@ -47,21 +49,6 @@ class Registration:
 
     job: ArtifactBuilderJob | None = None
     artifact: Artifact | None = None
-
-
-def job_not_found(job_id: UUID | str) -> NotFound:
-    return NotFound(
-        f"artifact builder job '{job_id}' not found", code="JOB_NOT_FOUND", job_id=str(job_id)
-    )
-
-
-def artifact_not_found(serve: str, version: str) -> NotFound:
-    return NotFound(
-        f"serve '{serve}' has no artifact '{version}'",
-        code="ARTIFACT_NOT_FOUND",
-        serve=serve,
-        version=version,
-    )
 
 
 def _missing(*fields: tuple[str, str]) -> InvalidInput:
@@ -105,57 +92,59 @@ class ArtifactService:
         assert source is not None
         self._check_git_source(actor, source)
         if serve.type == ServeType.WORKFLOW:
-            registration = Registration(
-                artifact=await self._create_artifact(
-                    actor,
-                    serve,
-                    spec.version,
-                    kind=ArtifactKind.GIT,
-                    source=source,
-                    branch=spec.branch,
-                    file_path=spec.file_path,
-                )
+            artifact = await record_artifact(
+                actor,
+                serve,
+                spec.version,
+                action="artifact.register",
+                audited=spec.model_dump(mode="json"),
+                kind=ArtifactKind.GIT,
+                source=source,
+                branch=spec.branch,
+                file_path=spec.file_path,
             )
-        else:
-            registration = Registration(
-                job=await self._create_job(
-                    actor,
-                    serve,
-                    spec.version,
-                    builder=spec.builder or self.settings.default_builder,
-                    source=source,
-                    source_kind=SourceKind.GIT,
-                    branch=spec.branch,
-                    file_path=spec.file_path,
-                    import_path=spec.import_path,
-                )
-            )
+            return Registration(artifact=artifact)
+        job = await self._create_job(
+            actor,
+            serve,
+            spec.version,
+            builder=spec.builder or self.settings.default_builder,
+            source=source,
+            source_kind=SourceKind.GIT,
+            branch=spec.branch,
+            file_path=spec.file_path,
+            import_path=spec.import_path,
+        )
         await self._audit(actor, "artifact.register", serve, spec.model_dump(mode="json"))
-        return registration
+        return Registration(job=job)
 
     @transactional
     async def register_image(self, actor: Actor, serve_name: str, spec: ImageRegister) -> Artifact:
         serve = await visible_serve(actor, serve_name, ProjectRole.EDITOR)
-        artifact = await self._create_artifact(
-            actor, serve, spec.version, kind=ArtifactKind.IMAGE, image_url=spec.image_url
+        return await record_artifact(
+            actor,
+            serve,
+            spec.version,
+            action="artifact.register_image",
+            audited=spec.model_dump(mode="json"),
+            kind=ArtifactKind.IMAGE,
+            image_url=spec.image_url,
         )
-        await self._audit(actor, "artifact.register_image", serve, spec.model_dump(mode="json"))
-        return artifact
 
     @transactional
     async def register_model(self, actor: Actor, serve_name: str, spec: ModelRegister) -> Artifact:
         serve = await visible_serve(actor, serve_name, ProjectRole.EDITOR)
         self.check_model_uri(actor, spec.model_uri)
-        artifact = await self._create_artifact(
+        return await record_artifact(
             actor,
             serve,
             spec.version,
+            action="artifact.register_model",
+            audited=spec.model_dump(mode="json"),
             kind=ArtifactKind.MODEL,
             model_uri=spec.model_uri,
             model_format=spec.model_format,
         )
-        await self._audit(actor, "artifact.register_model", serve, spec.model_dump(mode="json"))
-        return artifact
 
     @transactional
     async def build_package(
@@ -285,17 +274,7 @@ class ArtifactService:
 
     async def _version_free(self, serve: Serve, version: str) -> None:
         if await artifact_queries.artifact_exists(serve.id, version):
-            raise _version_taken(serve, version)
-
-    async def _create_artifact(
-        self, actor: Actor, serve: Serve, version: str, **values: Any
-    ) -> Artifact:
-        try:
-            return await artifact_queries.create_artifact(
-                serve=serve, version=version, created_by_id=actor.user_id, **values
-            )
-        except IntegrityError:
-            raise _version_taken(serve, version) from None
+            raise version_taken(serve, version)
 
     async def _create_job(
         self, actor: Actor, serve: Serve, version: str, **values: Any
@@ -330,12 +309,3 @@ class ArtifactService:
             project=serve.project.name,
             after=after,
         )
-
-
-def _version_taken(serve: Serve, version: str) -> Conflict:
-    return Conflict(
-        f"serve '{serve.name}' already has an artifact '{version}'; versions are immutable",
-        code="ARTIFACT_ALREADY_EXISTS",
-        serve=serve.name,
-        version=version,
-    )

@@ -8,10 +8,11 @@ import yaml
 from pydantic import BaseModel, Field, SecretStr
 from tortoise.exceptions import IntegrityError
 
+from galapagos_core.catalog.errors import cluster_not_found
 from galapagos_core.kernel import audit
 from galapagos_core.kernel.access import require_admin
 from galapagos_core.kernel.actor import Actor
-from galapagos_core.kernel.errors import Conflict, InvalidInput, NotFound
+from galapagos_core.kernel.errors import Conflict, InvalidInput
 from galapagos_core.kernel.names import ResourceName
 from galapagos_core.kernel.secrets import SecretBox
 from galapagos_core.kernel.transactions import transactional
@@ -35,10 +36,6 @@ class ClusterUpdate(BaseModel):
 
 def kubeconfig_context(cluster_name: str) -> str:
     return f"cluster:{cluster_name}:kubeconfig"
-
-
-def cluster_not_found(name: str) -> NotFound:
-    return NotFound(f"cluster '{name}' not found", code="CLUSTER_NOT_FOUND", cluster=name)
 
 
 def parse_kubeconfig(text: str) -> tuple[dict[str, Any], str]:

@@ -8,11 +8,11 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from tortoise.exceptions import IntegrityError
 
-from galapagos_core.catalog.clusters import cluster_not_found
+from galapagos_core.catalog.errors import cluster_not_found, environment_not_found
 from galapagos_core.kernel import audit
 from galapagos_core.kernel.access import require_admin
 from galapagos_core.kernel.actor import Actor
-from galapagos_core.kernel.errors import Conflict, environment_not_found
+from galapagos_core.kernel.errors import Conflict
 from galapagos_core.kernel.names import ResourceName
 from galapagos_core.kernel.schema_rules import absent, both, given, when
 from galapagos_core.kernel.secrets import SecretBox

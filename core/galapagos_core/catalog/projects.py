@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pydantic import BaseModel, Field
 from tortoise.exceptions import IntegrityError
 
+from galapagos_core.catalog.errors import project_not_found
 from galapagos_core.kernel import audit
 from galapagos_core.kernel.access import require_role
 from galapagos_core.kernel.actor import Actor
@@ -30,10 +31,6 @@ class MemberSet(BaseModel):
     role: ProjectRole
 
 
-def project_not_found(name: str) -> NotFound:
-    return NotFound(f"project '{name}' not found", code="PROJECT_NOT_FOUND", project=name)
-
-
 async def ensure_project(actor: Actor, name: str) -> tuple[Project, bool]:
     """The project called ``name``, created with ``actor`` as owner if it does not exist yet.
 
@@ -51,8 +48,8 @@ async def ensure_project(actor: Actor, name: str) -> tuple[Project, bool]:
             raise
         return existing, False
     owner = await identity_queries.user_by_id(actor.user_id)
-    assert owner is not None
-    await project_queries.add_member(project, owner, ProjectRole.OWNER)
+    if owner is not None:  # the platform itself owns nothing
+        await project_queries.add_member(project, owner, ProjectRole.OWNER)
     await audit.record(
         actor,
         "project.create",
@@ -87,8 +84,8 @@ class ProjectService:
                 project=spec.name,
             ) from None
         owner = await identity_queries.user_by_id(actor.user_id)
-        assert owner is not None
-        await project_queries.add_member(project, owner, ProjectRole.OWNER)
+        if owner is not None:  # the platform itself owns nothing
+            await project_queries.add_member(project, owner, ProjectRole.OWNER)
         await audit.record(
             actor,
             "project.create",
@@ -177,7 +174,7 @@ class ProjectService:
     async def _keep_an_owner(self, member: ProjectMember, new_role: ProjectRole | None) -> None:
         if member.role != ProjectRole.OWNER or new_role == ProjectRole.OWNER:
             return
-        if await project_queries.owner_count(member.project_id) <= 1:  # type: ignore[attr-defined]
+        if await project_queries.owner_count(member.project_id) <= 1:
             raise Conflict(
                 "a project needs at least one owner: add another owner first",
                 code="LAST_OWNER",

@@ -5,11 +5,12 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 from tortoise.exceptions import IntegrityError
 
-from galapagos_core.catalog.projects import ensure_project, project_not_found
+from galapagos_core.catalog.errors import project_not_found, serve_not_found
+from galapagos_core.catalog.projects import ensure_project
 from galapagos_core.kernel import audit
 from galapagos_core.kernel.access import check_role, require_role
 from galapagos_core.kernel.actor import Actor
-from galapagos_core.kernel.errors import Conflict, serve_not_found
+from galapagos_core.kernel.errors import Conflict
 from galapagos_core.kernel.names import ResourceName
 from galapagos_core.kernel.transactions import transactional
 from galapagos_model.catalog import Serve
@@ -52,37 +53,41 @@ async def readable_serve(actor: Actor, name: str) -> ServeAccess:
     return access
 
 
+async def register_serve(actor: Actor, spec: ServeCreate) -> Serve:
+    """Create a serve in its space (the project, created for the actor when new); editors of
+    an existing project only. Runs in the caller's transaction."""
+    project, created = await ensure_project(actor, spec.space)
+    if not created:
+        await require_role(actor, project, ProjectRole.EDITOR, hidden=project_not_found(spec.space))
+    creator = await identity_queries.user_by_id(actor.user_id)
+    try:
+        serve = await serve_queries.create_serve(
+            project=project,
+            name=spec.name,
+            type=spec.type,
+            description=spec.description,
+            created_by=creator,
+        )
+    except IntegrityError:
+        raise Conflict(
+            f"serve '{spec.name}' already exists", code="SERVE_ALREADY_EXISTS", serve=spec.name
+        ) from None
+    await audit.record(
+        actor,
+        "serve.create",
+        "serve",
+        resource_id=serve.id,
+        resource_name=serve.name,
+        project=project.name,
+        after=spec.model_dump(mode="json"),
+    )
+    return serve
+
+
 class ServeService:
     @transactional
     async def create(self, actor: Actor, spec: ServeCreate) -> Serve:
-        project, created = await ensure_project(actor, spec.space)
-        if not created:
-            await require_role(
-                actor, project, ProjectRole.EDITOR, hidden=project_not_found(spec.space)
-            )
-        creator = await identity_queries.user_by_id(actor.user_id)
-        try:
-            serve = await serve_queries.create_serve(
-                project=project,
-                name=spec.name,
-                type=spec.type,
-                description=spec.description,
-                created_by=creator,
-            )
-        except IntegrityError:
-            raise Conflict(
-                f"serve '{spec.name}' already exists", code="SERVE_ALREADY_EXISTS", serve=spec.name
-            ) from None
-        await audit.record(
-            actor,
-            "serve.create",
-            "serve",
-            resource_id=serve.id,
-            resource_name=serve.name,
-            project=project.name,
-            after=spec.model_dump(mode="json"),
-        )
-        return serve
+        return await register_serve(actor, spec)
 
     async def list(
         self, actor: Actor, page: PageRequest, *, project: str | None = None

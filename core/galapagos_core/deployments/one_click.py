@@ -3,15 +3,12 @@ a deployment — all in one transaction. An existing artifact is never changed."
 
 from __future__ import annotations
 
-from tortoise.exceptions import IntegrityError
-
+from galapagos_core.artifacts.creation import record_artifact
 from galapagos_core.artifacts.service import ArtifactService
 from galapagos_core.catalog.environments import environment_named
-from galapagos_core.catalog.projects import ensure_project, project_not_found
-from galapagos_core.catalog.serves import visible_serve
+from galapagos_core.catalog.serves import ServeCreate, register_serve, visible_serve
 from galapagos_core.deployments.service import DeploymentService
 from galapagos_core.deployments.specs import ModelDeployRequest, ModelUndeployRequest
-from galapagos_core.kernel.access import require_role
 from galapagos_core.kernel.actor import Actor
 from galapagos_core.kernel.errors import Conflict, InvalidInput
 from galapagos_core.kernel.transactions import transactional
@@ -36,13 +33,15 @@ class ModelDeployService:
         artifact = await artifact_queries.artifact_by_version(serve.id, request.artifact_version)
         if artifact is None:
             self.artifacts.check_model_uri(actor, request.model_uri)
-            artifact = await artifact_queries.create_artifact(
-                serve=serve,
-                version=request.artifact_version,
+            artifact = await record_artifact(
+                actor,
+                serve,
+                request.artifact_version,
+                action="artifact.register_model",
+                audited={"model_uri": request.model_uri, "model_format": request.model_format},
                 kind=ArtifactKind.MODEL,
                 model_uri=request.model_uri,
                 model_format=request.model_format,
-                created_by_id=actor.user_id,
             )
         elif artifact.kind != ArtifactKind.MODEL or artifact.model_uri != request.model_uri:
             raise Conflict(
@@ -88,22 +87,12 @@ class ModelDeployService:
                     serve=serve.name,
                 )
             return serve
-        project, created = await ensure_project(actor, request.space)
-        if not created:
-            await require_role(
-                actor, project, ProjectRole.EDITOR, hidden=project_not_found(request.space)
-            )
-        try:
-            return await serve_queries.create_serve(
-                project=project,
+        return await register_serve(
+            actor,
+            ServeCreate(
                 name=request.serve_name,
                 type=ServeType.API,
+                space=request.space,
                 description=f"model {request.model_uri}",
-                created_by=None,
-            )
-        except IntegrityError:
-            raise Conflict(
-                f"serve '{request.serve_name}' was created concurrently; retry",
-                code="SERVE_ALREADY_EXISTS",
-                serve=request.serve_name,
-            ) from None
+            ),
+        )

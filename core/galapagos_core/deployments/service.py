@@ -16,11 +16,13 @@ from uuid import UUID
 
 from tortoise.exceptions import IntegrityError
 
-from galapagos_core.artifacts.service import artifact_not_found
+from galapagos_core.artifacts.errors import artifact_not_found
 from galapagos_core.catalog.environments import environment_named
 from galapagos_core.catalog.serves import readable_serve, visible_serve
+from galapagos_core.deployments.errors import deployment_not_found
 from galapagos_core.deployments.specs import DeployRequest, RollbackRequest
-from galapagos_core.infra.specs import infra_config_not_found, spec_of
+from galapagos_core.infra.errors import infra_config_not_found
+from galapagos_core.infra.specs import spec_of
 from galapagos_core.kernel import audit
 from galapagos_core.kernel.actor import Actor
 from galapagos_core.kernel.audit import redact
@@ -68,15 +70,6 @@ def secret_context(deployment_id: UUID, name: str) -> str:
 
 def _is_secret(name: str) -> bool:
     return bool(redact({name: "x"})[name] != "x")
-
-
-def deployment_not_found(serve: str, deployment_id: str) -> NotFound:
-    return NotFound(
-        f"serve '{serve}' has no deployment '{deployment_id}'",
-        code="DEPLOYMENT_NOT_FOUND",
-        serve=serve,
-        deployment_id=deployment_id,
-    )
 
 
 class DeploymentService:

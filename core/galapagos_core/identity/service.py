@@ -133,7 +133,7 @@ class IdentityService:
         return issued
 
     async def list_tokens(self, actor: Actor, page: PageRequest) -> Page[ApiToken]:
-        return await identity_queries.tokens_of(actor.user_id, page)
+        return await identity_queries.tokens_of(actor.account_id, page)
 
     async def revoke_token(self, actor: Actor, token_id: UUID) -> ApiToken:
         token = await self._revoke(actor, token_id)
@@ -143,7 +143,7 @@ class IdentityService:
 
     @transactional
     async def _revoke(self, actor: Actor, token_id: UUID) -> ApiToken:
-        token = await identity_queries.token_of_user_for_update(actor.user_id, token_id)
+        token = await identity_queries.token_of_user_for_update(actor.account_id, token_id)
         if token is None:
             raise NotFound(
                 f"token '{token_id}' not found", code="TOKEN_NOT_FOUND", token_id=str(token_id)

@@ -10,13 +10,13 @@ from tortoise.exceptions import IntegrityError
 
 from galapagos_core.catalog.environments import environment_named
 from galapagos_core.catalog.serves import visible_serve
+from galapagos_core.infra.errors import infra_config_not_found
 from galapagos_core.infra.specs import (
     ApiServeConfig,
     InfraConfigCreate,
     InfraConfigPatch,
     ScalingConfig,
     ServeConfig,
-    infra_config_not_found,
     spec_of,
 )
 from galapagos_core.kernel import audit

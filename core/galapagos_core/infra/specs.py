@@ -18,7 +18,6 @@ from pydantic import (
 )
 
 from galapagos_core.kernel.bounds import FreeForm, Hostname
-from galapagos_core.kernel.errors import NotFound
 from galapagos_core.kernel.schema_rules import exactly_one_of, given, when
 from galapagos_model.enums import ConcurrencyPolicy, NodeCapacityType, ServingFramework
 from galapagos_model.infra import ApiServeInfraConfig
@@ -193,15 +192,6 @@ def spec_of(config: InfraConfig) -> ServeConfig:
         worker_node_config=[WorkerNodeConfig.model_validate(w) for w in config.worker_node_config],
         concurrency_policy=config.concurrency_policy,
         retries=config.retries,
-    )
-
-
-def infra_config_not_found(serve: str, env: str) -> NotFound:
-    return NotFound(
-        f"serve '{serve}' has no infra config for environment '{env}'",
-        code="INFRA_CONFIG_NOT_FOUND",
-        serve=serve,
-        env=env,
     )
 
 

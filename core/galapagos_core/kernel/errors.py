@@ -61,11 +61,3 @@ class InvalidInput(GalapagosError):
     ) -> None:
         super().__init__(message, code=code, **params)
         self.errors = errors or []
-
-
-def serve_not_found(name: str) -> NotFound:
-    return NotFound(f"serve '{name}' not found", code="SERVE_NOT_FOUND", serve=name)
-
-
-def environment_not_found(name: str) -> NotFound:
-    return NotFound(f"environment '{name}' not found", code="ENVIRONMENT_NOT_FOUND", env=name)

@@ -64,9 +64,7 @@ async def deployment_history(
 async def create_deployment(**values: Any) -> Deployment:
     """Record a deployment and count it on its serve (inside the caller's transaction)."""
     deployment = await Deployment.create(**values)
-    await Serve.filter(id=deployment.serve_id).update(  # type: ignore[attr-defined]
-        deployment_count=F("deployment_count") + 1
-    )
+    await Serve.filter(id=deployment.serve_id).update(deployment_count=F("deployment_count") + 1)
     return deployment
 
 
@@ -74,7 +72,7 @@ async def add_deployments(rows: list[Deployment]) -> None:
     """Insert many deployments at once (seeding, benchmarks), counting them on their serves."""
     async with in_transaction():
         await Deployment.bulk_create(rows, batch_size=1000)
-        for serve_id, count in Counter(r.serve_id for r in rows).items():  # type: ignore[attr-defined]
+        for serve_id, count in Counter(r.serve_id for r in rows).items():
             await Serve.filter(id=serve_id).update(deployment_count=F("deployment_count") + count)
 
 

@@ -15,8 +15,8 @@ async def user_by_name(username: str) -> User | None:
     return await User.get_or_none(username=username)
 
 
-async def user_by_id(user_id: UUID) -> User | None:
-    return await User.get_or_none(id=user_id)
+async def user_by_id(user_id: UUID | None) -> User | None:
+    return await User.get_or_none(id=user_id) if user_id is not None else None
 
 
 async def create_user(username: str, *, is_admin: bool) -> User:

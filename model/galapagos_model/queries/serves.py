@@ -38,8 +38,9 @@ _ACCESS = Statement(
 )
 
 
-async def serve_access(name: str, user_id: UUID) -> ServeAccess | None:
-    """The serve called ``name`` as :class:`ServeAccess` for ``user_id`` (one query)."""
+async def serve_access(name: str, user_id: UUID | None) -> ServeAccess | None:
+    """The serve called ``name`` as :class:`ServeAccess` for ``user_id`` (one query; no role
+    for None, the platform itself)."""
     row = await _ACCESS.first(user_id, name)
     return ServeAccess(**row) if row else None
 

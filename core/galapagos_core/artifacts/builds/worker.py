@@ -19,7 +19,6 @@ import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
-from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from galapagos_core.artifacts.builds.base import (
@@ -29,13 +28,16 @@ from galapagos_core.artifacts.builds.base import (
     InProgress,
     TransientBuildError,
 )
+from galapagos_core.artifacts.creation import record_artifact
+from galapagos_core.kernel.actor import Actor
 from galapagos_core.kernel.config import BuildSettings
+from galapagos_core.kernel.errors import Conflict
 from galapagos_model.artifacts import ArtifactBuilderJob
 from galapagos_model.enums import BuilderKind, BuildStatus
-from galapagos_model.queries import artifacts as artifact_queries
 from galapagos_model.queries import builds as build_queries
 
 log = logging.getLogger("galapagos.builds")
+WORKER = Actor.system("worker")
 _MAX_LOG_CHARS = 64 * 1024
 
 
@@ -205,23 +207,26 @@ class BuildWorker:
             if held is None:
                 log.info("build job %s: finished elsewhere or cancelled; result dropped", job.id)
                 return
+            await held.serve.fetch_related("project")
             try:
-                async with in_transaction():
-                    await artifact_queries.create_artifact(
-                        serve_id=held.serve_id,  # type: ignore[attr-defined]
-                        version=held.version,
-                        kind=built.kind,
-                        image_url=built.image_url,
-                        package_sha256=built.package_sha256,
-                        package_size=built.package_size,
-                        import_path=built.import_path,
-                        source=held.source,
-                        branch=held.branch,
-                        file_path=held.file_path,
-                        builder_job_id=held.id,
-                        created_by_id=held.created_by_id,  # type: ignore[attr-defined]
-                    )
-            except IntegrityError:
+                await record_artifact(
+                    WORKER,
+                    held.serve,
+                    held.version,
+                    action="artifact.build",
+                    audited={"job_id": str(held.id), "builder": held.builder.value},
+                    created_by_id=held.created_by_id,
+                    kind=built.kind,
+                    image_url=built.image_url,
+                    package_sha256=built.package_sha256,
+                    package_size=built.package_size,
+                    import_path=built.import_path,
+                    source=held.source,
+                    branch=held.branch,
+                    file_path=held.file_path,
+                    builder_job_id=held.id,
+                )
+            except Conflict:
                 await build_queries.finish(
                     held.id,
                     self.owner,
