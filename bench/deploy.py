@@ -225,6 +225,7 @@ async def kserve_pass(workloads: int, data: Path) -> None:
     from tortoise import Tortoise
 
     from galapagos_core.catalog.clusters import ClusterService, kubeconfig_context
+    from galapagos_core.deployments.workload_spec import workload_spec
     from galapagos_core.kernel import database
     from galapagos_core.kernel.config import load_settings
     from galapagos_core.kernel.kubernetes import KubeClients
@@ -293,9 +294,9 @@ async def kserve_pass(workloads: int, data: Path) -> None:
         rows = []
         for s in serves:
             d = by_serve[s.id]
-            spec = services.deployments.workload_spec(
-                s, env, artifacts[s.id], _config(s, env), d, {}
-            ).model_copy(update={"project": "bench"})
+            spec = workload_spec(s, env, artifacts[s.id], _config(s, env), d.id, {}).model_copy(
+                update={"project": "bench"}
+            )
             rows.append(
                 Workload(
                     environment=env,
@@ -315,7 +316,7 @@ async def kserve_pass(workloads: int, data: Path) -> None:
         async def backend_for(_: Any) -> KServeBackend:
             return backend
 
-        reconciler = Reconciler(backend_for, services.deployments.open_spec, settings.reconcile)
+        reconciler = Reconciler(backend_for, services.env_secrets.open_spec, settings.reconcile)
         passes = (
             "first pass (creates every InferenceService)",
             "pass that sees them Ready (activates 2,000 deployments)",

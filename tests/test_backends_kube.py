@@ -809,7 +809,7 @@ async def test_kserve_through_the_reconciler(
         assert environment.backend == EnvironmentBackend.KSERVE
         return kserve
 
-    reconciler = Reconciler(backend_for, services.deployments.open_spec, settings.reconcile)
+    reconciler = Reconciler(backend_for, services.env_secrets.open_spec, settings.reconcile)
 
     async def deploy(version: str) -> str:
         result = await _ok(

@@ -210,7 +210,7 @@ async def test_a_broken_and_a_hanging_environment_do_not_hold_back_a_healthy_one
         update={"interval_seconds": 0.1, "environment_timeout_seconds": 2.0}
     )
     services = server[1].state["services"]
-    reconciler = Reconciler(backend_for, services.deployments.open_spec, timings)
+    reconciler = Reconciler(backend_for, services.env_secrets.open_spec, timings)
     stop = asyncio.Event()
     loop = asyncio.create_task(reconciler.run(stop))
     try:

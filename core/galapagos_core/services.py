@@ -11,13 +11,16 @@ from galapagos_core.catalog.clusters import ClusterService
 from galapagos_core.catalog.environments import EnvironmentService
 from galapagos_core.catalog.projects import ProjectService
 from galapagos_core.catalog.serves import ServeService
+from galapagos_core.deployments.commands import DeploymentService
+from galapagos_core.deployments.env_secrets import EnvSecrets
 from galapagos_core.deployments.one_click import ModelDeployService
-from galapagos_core.deployments.service import DeploymentService
+from galapagos_core.deployments.reads import DeploymentReads
 from galapagos_core.identity.service import IdentityService
 from galapagos_core.infra.service import InfraConfigService, ScalingService
 from galapagos_core.kernel.audit import AuditService
 from galapagos_core.kernel.boundaries import git_hosts, local_sources
 from galapagos_core.kernel.config import Settings
+from galapagos_core.kernel.loops import Wakeups
 from galapagos_core.kernel.secrets import SecretBox, local_key_spec, parse_keys
 
 
@@ -26,6 +29,9 @@ class Services:
     settings: Settings
     secrets: SecretBox
     links: PackageLinks
+    # Rung by intents recorded here, so this process's worker loops act on them at once.
+    wakeups: Wakeups
+    env_secrets: EnvSecrets
     identity: IdentityService
     projects: ProjectService
     serves: ServeService
@@ -35,23 +41,29 @@ class Services:
     scaling: ScalingService
     artifacts: ArtifactService
     deployments: DeploymentService
+    deployment_reads: DeploymentReads
     model_deploys: ModelDeployService
     audit: AuditService
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
         secrets = secret_box(settings)
-        deployments = DeploymentService(settings, secrets)
+        wakeups = Wakeups()
+        env_secrets = EnvSecrets(secrets)
+        deployments = DeploymentService(settings.ray, env_secrets, wakeups.reconcile)
         artifacts = ArtifactService(
             settings.builds,
             DirectoryStore(settings.package_dir),
             local_sources(settings),
             git_hosts(settings),
+            wakeups.builds,
         )
         return cls(
             settings=settings,
             secrets=secrets,
             links=package_links(settings, secrets),
+            wakeups=wakeups,
+            env_secrets=env_secrets,
             identity=IdentityService(settings.auth),
             projects=ProjectService(),
             serves=ServeService(),
@@ -61,6 +73,7 @@ class Services:
             scaling=ScalingService(deployments.redeploy_active),
             artifacts=artifacts,
             deployments=deployments,
+            deployment_reads=DeploymentReads(settings.reconcile),
             model_deploys=ModelDeployService(deployments, artifacts),
             audit=AuditService(),
         )

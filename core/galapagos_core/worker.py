@@ -32,9 +32,14 @@ def make_worker(settings: Settings, services: Services, http: HttpClient) -> Wor
         settings, http, services.secrets, DirectoryStore(settings.package_dir), services.links
     )
     return Worker(
-        builds=BuildWorker(configured_builders(settings, http), settings.builds),
+        builds=BuildWorker(
+            configured_builders(settings, http), settings.builds, services.wakeups.builds
+        ),
         reconciler=Reconciler(
-            backends.for_environment, services.deployments.open_spec, settings.reconcile
+            backends.for_environment,
+            services.env_secrets.open_spec,
+            settings.reconcile,
+            services.wakeups.reconcile,
         ),
         clusters=ClusterMonitor(backends.kube, settings.reconcile.cluster_check_seconds),
         backends=backends,

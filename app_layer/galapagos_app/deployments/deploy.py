@@ -34,7 +34,7 @@ class WaitQuery(BaseModel):
 
 async def _settled(call: Call[Any, WaitQuery], deployment: Deployment) -> DeployResult:
     if call.query.wait:
-        deployment = await call.services.deployments.wait(deployment.id, call.query.timeout)
+        deployment = await call.services.deployment_reads.wait(deployment.id, call.query.timeout)
     return deploy_result(deployment)
 
 
@@ -88,7 +88,7 @@ async def undeploy(call: Call[NoBody, NoQuery]) -> DeployResult:
     errors=(404,),
 )
 async def serve_status(call: Call[NoBody, NoQuery]) -> ServeStatus:
-    active, flight, workload = await call.services.deployments.status(
+    active, flight, workload = await call.services.deployment_reads.status(
         call.actor, call.path["serve"], call.path["env"]
     )
     ready = (
@@ -115,7 +115,7 @@ async def serve_status(call: Call[NoBody, NoQuery]) -> ServeStatus:
     errors=(404,),
 )
 async def get_deployment(call: Call[NoBody, NoQuery]) -> DeploymentDetail:
-    deployment = await call.services.deployments.detail(
+    deployment = await call.services.deployment_reads.detail(
         call.actor, call.path["serve"], call.path["deployment_id"]
     )
     return deployment_detail(deployment)

@@ -32,7 +32,7 @@ class HistoryQuery(PageQuery):
     errors=(404,),
 )
 async def deployment_history(call: Call[NoBody, HistoryQuery]) -> PageOut[DeploymentRow]:
-    page = await call.services.deployments.history(
+    page = await call.services.deployment_reads.history(
         call.actor, call.path["serve"], call.query.request(), status=call.query.status
     )
     return page_out(page, DeploymentRow)

@@ -27,7 +27,8 @@ from galapagos_core.kernel.actor import Actor
 from galapagos_core.kernel.boundaries import LocalPaths, OutboundGuard
 from galapagos_core.kernel.config import BuildSettings
 from galapagos_core.kernel.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from galapagos_core.kernel.transactions import transactional
+from galapagos_core.kernel.loops import Wakeup
+from galapagos_core.kernel.transactions import after_commit, transactional
 from galapagos_model.artifacts import Artifact, ArtifactBuilderJob
 from galapagos_model.catalog import Serve
 from galapagos_model.enums import (
@@ -58,6 +59,14 @@ def _missing(*fields: tuple[str, str]) -> InvalidInput:
     )
 
 
+async def artifact_of(serve_id: UUID, serve_name: str, version: str) -> Artifact:
+    """Version ``version`` of the serve, or 404 ARTIFACT_NOT_FOUND."""
+    artifact = await artifact_queries.artifact_by_version(serve_id, version)
+    if artifact is None:
+        raise artifact_not_found(serve_name, version)
+    return artifact
+
+
 class ArtifactService:
     def __init__(
         self,
@@ -65,11 +74,13 @@ class ArtifactService:
         store: PackageStore,
         local_paths: LocalPaths,
         git_hosts: OutboundGuard,
+        builds: Wakeup,
     ) -> None:
         self.settings = settings
         self.store = store
         self.local_paths = local_paths
         self.git_hosts = git_hosts
+        self.builds = builds  # rung once a job is recorded
 
     # Registration -------------------------------------------------------------------------
 
@@ -193,9 +204,7 @@ class ArtifactService:
     async def package(self, actor: Actor, serve_name: str, version: str) -> tuple[Artifact, Path]:
         """A package artifact and the local file holding its zip."""
         serve = await readable_serve(actor, serve_name)
-        artifact = await artifact_queries.artifact_by_version(serve.id, version)
-        if artifact is None:
-            raise artifact_not_found(serve_name, version)
+        artifact = await artifact_of(serve.id, serve_name, version)
         path = self.store.locate(artifact.package_sha256) if artifact.package_sha256 else None
         if path is None:
             raise NotFound(
@@ -297,6 +306,7 @@ class ArtifactService:
                 job_id=str(live.id) if live else None,
             ) from None
         job.serve = serve
+        after_commit(self.builds.ring)
         return job
 
     async def _audit(self, actor: Actor, action: str, serve: Serve, after: dict[str, Any]) -> None:

@@ -4,9 +4,7 @@ cluster offers, checked on a loop by the worker."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import random
 from datetime import UTC, datetime
 
 import aiohttp
@@ -14,6 +12,7 @@ from kubernetes_asyncio import client
 from kubernetes_asyncio.client.rest import ApiException
 
 from galapagos_core.kernel.kubernetes import KubeClients
+from galapagos_core.kernel.loops import every
 from galapagos_core.kernel.secrets import SecretError
 from galapagos_model.catalog import Cluster
 from galapagos_model.enums import ClusterStatus
@@ -36,13 +35,7 @@ class ClusterMonitor:
         self.interval = interval
 
     async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                await self.check_all()
-            except Exception:
-                log.exception("cluster health pass failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), self.interval * random.uniform(0.8, 1.2))
+        await every(self.interval, stop, self.check_all, name="cluster health")
 
     async def check_all(self) -> None:
         for cluster in await cluster_queries.all_clusters():

@@ -7,7 +7,7 @@ from galapagos_core.artifacts.creation import record_artifact
 from galapagos_core.artifacts.service import ArtifactService
 from galapagos_core.catalog.environments import environment_named
 from galapagos_core.catalog.serves import ServeCreate, register_serve, visible_serve
-from galapagos_core.deployments.service import DeploymentService
+from galapagos_core.deployments.commands import DeploymentService
 from galapagos_core.deployments.specs import ModelDeployRequest, ModelUndeployRequest
 from galapagos_core.kernel.actor import Actor
 from galapagos_core.kernel.errors import Conflict, InvalidInput

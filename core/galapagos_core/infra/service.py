@@ -66,6 +66,14 @@ def _validation_errors(exc: ValidationError, prefix: tuple[str, ...]) -> list[di
     ]
 
 
+async def api_config_of(serve: Serve, environment: Environment) -> ApiServeInfraConfig:
+    """The api serve's config in ``environment``, or 404 INFRA_CONFIG_NOT_FOUND."""
+    config = await infra_queries.config_for(serve, environment.id)
+    if not isinstance(config, ApiServeInfraConfig):
+        raise infra_config_not_found(serve.name, environment.name)
+    return config
+
+
 class InfraConfigService:
     def __init__(self, redeploy: Redeploy) -> None:
         self.redeploy = redeploy

@@ -11,8 +11,8 @@ from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from galapagos_model.catalog import Serve
-from galapagos_model.deployments import ActiveDeployment, Deployment, DeploymentEvent, Workload
-from galapagos_model.enums import DeploymentStatus, WorkloadState
+from galapagos_model.deployments import ActiveDeployment, Deployment, DeploymentEvent
+from galapagos_model.enums import DeploymentStatus
 from galapagos_model.queries.paging import Page, PageRequest
 from galapagos_model.queries.statements import Statement
 
@@ -62,7 +62,8 @@ async def deployment_history(
 
 
 async def create_deployment(**values: Any) -> Deployment:
-    """Record a deployment and count it on its serve (inside the caller's transaction)."""
+    """Record a requested deployment, whole, and count it on its serve (inside the caller's
+    transaction)."""
     deployment = await Deployment.create(**values)
     await Serve.filter(id=deployment.serve_id).update(deployment_count=F("deployment_count") + 1)
     return deployment
@@ -86,7 +87,7 @@ async def in_flight(serve_id: UUID, environment_id: UUID) -> Deployment | None:
     return await Deployment.filter(
         serve_id=serve_id,
         environment_id=environment_id,
-        status__in=[DeploymentStatus.PENDING, DeploymentStatus.DEPLOYING],
+        status__in=[status for status in DeploymentStatus if status.in_flight],
     ).first()
 
 
@@ -128,32 +129,6 @@ async def record_event(
     await DeploymentEvent.create(deployment=deployment, status=status, message=message)
 
 
-async def workload_for(
-    environment_id: UUID, serve_id: UUID, *, lock: bool = False
-) -> Workload | None:
-    query = Workload.filter(environment_id=environment_id, serve_id=serve_id)
-    if lock:
-        query = query.select_for_update()
-    return await query.first()
-
-
-async def create_workload(**values: Any) -> Workload:
-    return await Workload.create(**values)
-
-
-async def workloads_of(environment_id: UUID) -> list[Workload]:
-    return await Workload.filter(environment_id=environment_id).select_related("deployment")
-
-
-async def locked_workload(workload_id: UUID) -> Workload | None:
-    return (
-        await Workload.filter(id=workload_id)
-        .select_for_update()
-        .select_related("deployment")
-        .first()
-    )
-
-
 async def point_active(
     serve_id: UUID, environment_id: UUID, deployment: Deployment, previous: Deployment | None
 ) -> None:
@@ -170,24 +145,50 @@ async def point_active(
         )
 
 
-async def mark_deploying(workload_ids: list[UUID], pending: list[Deployment], at: datetime) -> None:
-    """Workloads whose spec was just applied, and their PENDING deployments, move on."""
-    await Workload.filter(id__in=workload_ids).update(
-        current_state=WorkloadState.DEPLOYING,
-        observed_generation=F("generation"),
-        last_reconciled_at=at,
+async def end_active(active: ActiveDeployment, at: datetime) -> Deployment:
+    """End the active deployment (ENDED, with its event) and drop the pointer to it."""
+    deployment = active.deployment
+    await Deployment.filter(id=deployment.id).update(status=DeploymentStatus.ENDED, ended_at=at)
+    deployment.status, deployment.ended_at = DeploymentStatus.ENDED, at
+    await ActiveDeployment.filter(id=active.id).delete()
+    await record_event(deployment, DeploymentStatus.ENDED, "undeployed")
+    return deployment
+
+
+async def start_deploying(deployment: Deployment) -> None:
+    """A PENDING deployment whose spec reached the backend moves to DEPLOYING."""
+    moved = await Deployment.filter(id=deployment.id, status=DeploymentStatus.PENDING).update(
+        status=DeploymentStatus.DEPLOYING
     )
-    moved = await Deployment.filter(
-        id__in=[d.id for d in pending], status=DeploymentStatus.PENDING
-    ).update(status=DeploymentStatus.DEPLOYING)
     if moved:
-        await DeploymentEvent.bulk_create(
-            [
-                DeploymentEvent(
-                    deployment=d,
-                    status=DeploymentStatus.DEPLOYING,
-                    message="applied to the backend",
-                )
-                for d in pending
-            ]
-        )
+        deployment.status = DeploymentStatus.DEPLOYING
+        await record_event(deployment, DeploymentStatus.DEPLOYING, "applied to the backend")
+
+
+async def supersede(previous: Deployment, by: Deployment, at: datetime) -> None:
+    await Deployment.filter(id=previous.id).update(status=DeploymentStatus.SUPERSEDED, ended_at=at)
+    await record_event(previous, DeploymentStatus.SUPERSEDED, f"superseded by {by.id}")
+
+
+async def activate(
+    deployment: Deployment, previous: Deployment | None, url: str | None, at: datetime
+) -> None:
+    """``deployment`` is ready: ACTIVE, out of flight, the serve's active one there."""
+    changes: dict[str, Any] = {
+        "status": DeploymentStatus.ACTIVE,
+        "ready_at": at,
+        "inflight_key": None,
+    }
+    if url:
+        changes["service_url"] = url
+    await Deployment.filter(id=deployment.id).update(**changes)
+    await record_event(deployment, DeploymentStatus.ACTIVE, "ready")
+    await point_active(deployment.serve_id, deployment.environment_id, deployment, previous)
+
+
+async def fail(deployment: Deployment, error: str, at: datetime) -> None:
+    """``deployment`` did not start: FAILED with the backend's message, out of flight."""
+    await Deployment.filter(id=deployment.id).update(
+        status=DeploymentStatus.FAILED, error=error, ended_at=at, inflight_key=None
+    )
+    await record_event(deployment, DeploymentStatus.FAILED, error)

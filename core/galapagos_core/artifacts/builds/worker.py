@@ -12,9 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import random
-import socket
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -32,6 +29,7 @@ from galapagos_core.artifacts.creation import record_artifact
 from galapagos_core.kernel.actor import Actor
 from galapagos_core.kernel.config import BuildSettings
 from galapagos_core.kernel.errors import Conflict
+from galapagos_core.kernel.loops import Wakeup, every, owner_id
 from galapagos_model.artifacts import ArtifactBuilderJob
 from galapagos_model.enums import BuilderKind, BuildStatus
 from galapagos_model.queries import builds as build_queries
@@ -58,35 +56,46 @@ def _append(logs: str | None, lines: list[str]) -> str:
 
 
 class BuildWorker:
-    def __init__(self, builders: Mapping[BuilderKind, Builder], settings: BuildSettings) -> None:
+    def __init__(
+        self,
+        builders: Mapping[BuilderKind, Builder],
+        settings: BuildSettings,
+        wakeup: Wakeup | None = None,
+    ) -> None:
         self.builders = builders
         self.settings = settings
-        self.owner = f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.wakeup = wakeup or Wakeup()
+        self.owner = owner_id()
         self.lease = timedelta(seconds=settings.lease_seconds)
+        self._running: set[asyncio.Task[None]] = set()
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Claim and advance jobs until ``stop`` is set."""
+        """Claim and advance jobs until ``stop`` is set (at once when rung)."""
         log.info("build worker %s started", self.owner)
         for builder in self.builders.values():
             await builder.recover()
-        running: set[asyncio.Task[None]] = set()
-        while not stop.is_set():
-            free = self.settings.concurrency - len(running)
-            if free > 0:
-                try:
-                    await self.reap_cancelled()
-                    for job_id in await self._claim(free):
-                        task = asyncio.create_task(self._process(job_id))
-                        running.add(task)
-                        task.add_done_callback(running.discard)
-                except Exception:
-                    log.exception("claiming build jobs failed")
-            interval = self.settings.poll_interval_seconds * random.uniform(0.8, 1.2)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), interval)
-        for task in running:
-            task.cancel()
-        await asyncio.gather(*running, return_exceptions=True)
+        try:
+            await every(
+                self.settings.poll_interval_seconds,
+                stop,
+                self._claim_free_slots,
+                name="build worker",
+                wakeup=self.wakeup,
+            )
+        finally:
+            for task in self._running:
+                task.cancel()
+            await asyncio.gather(*self._running, return_exceptions=True)
+
+    async def _claim_free_slots(self) -> None:
+        free = self.settings.concurrency - len(self._running)
+        if free <= 0:
+            return
+        await self.reap_cancelled()
+        for job_id in await self._claim(free):
+            task = asyncio.create_task(self._process(job_id))
+            self._running.add(task)
+            task.add_done_callback(self._running.discard)
 
     async def run_once(self) -> int:
         """Claim what is due now and advance it; the number of jobs advanced (for tests)."""

@@ -1,0 +1,268 @@
+"""Deployments: deploy, undeploy, roll back, roll out again.
+
+A request writes the desired state — the Deployment (PENDING) and its Workload's new spec —
+in one transaction, rings the reconciler of this process once it has committed, and returns;
+the reconciler applies it and records what it observes (galapagos_core.workloads.reconciler).
+At most one deployment is in flight per (serve, environment): the database's unique
+``inflight_key`` refuses a second one with 409.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from tortoise.exceptions import IntegrityError
+
+from galapagos_core.artifacts.service import artifact_of
+from galapagos_core.catalog.environments import environment_named
+from galapagos_core.catalog.serves import visible_serve
+from galapagos_core.deployments.env_secrets import EnvSecrets
+from galapagos_core.deployments.specs import DeployRequest, RollbackRequest
+from galapagos_core.deployments.workload_spec import service_url, workload_spec
+from galapagos_core.infra.service import api_config_of
+from galapagos_core.infra.specs import spec_of
+from galapagos_core.kernel import audit
+from galapagos_core.kernel.actor import Actor
+from galapagos_core.kernel.config import RaySettings
+from galapagos_core.kernel.errors import Conflict, InvalidInput, NotFound
+from galapagos_core.kernel.loops import Wakeup
+from galapagos_core.kernel.transactions import after_commit, transactional
+from galapagos_model.artifacts import Artifact
+from galapagos_model.base import uuid7
+from galapagos_model.catalog import Environment, Serve
+from galapagos_model.deployments import Deployment
+from galapagos_model.enums import (
+    ArtifactKind,
+    DeploymentStatus,
+    DeploymentStrategy,
+    EnvironmentBackend,
+    ProjectRole,
+    ServeType,
+)
+from galapagos_model.queries import deployments as deployment_queries
+from galapagos_model.queries import workloads as workload_queries
+
+_SUPPORTED_KINDS = {
+    EnvironmentBackend.RAY: {ArtifactKind.PACKAGE, ArtifactKind.MODEL},
+    EnvironmentBackend.KUBERAY: {ArtifactKind.PACKAGE, ArtifactKind.MODEL},
+    EnvironmentBackend.KSERVE: {ArtifactKind.MODEL, ArtifactKind.IMAGE},
+}
+
+
+class DeploymentService:
+    def __init__(self, ray: RaySettings, env: EnvSecrets, reconcile: Wakeup) -> None:
+        self.ray = ray
+        self.env = env
+        self.reconcile = reconcile
+
+    @transactional
+    async def deploy(
+        self, actor: Actor, serve_name: str, request: DeployRequest, idempotency_key: str | None
+    ) -> Deployment:
+        if idempotency_key is not None:
+            replay = await deployment_queries.by_idempotency_key(idempotency_key)
+            if replay is not None:
+                return replay
+        serve = await visible_serve(actor, serve_name, ProjectRole.EDITOR)
+        environment = await environment_named(request.env)
+        artifact = await artifact_of(serve.id, serve.name, request.artifact_version)
+        options = request.api_serve_deployment_config
+        return await self.start(
+            actor,
+            serve,
+            environment,
+            artifact,
+            env_vars=(options.environment_variables if options else None),
+            idempotency_key=idempotency_key,
+        )
+
+    async def start(
+        self,
+        actor: Actor,
+        serve: Serve,
+        environment: Environment,
+        artifact: Artifact,
+        *,
+        env_vars: dict[str, str] | None = None,
+        idempotency_key: str | None = None,
+        rollback_of: Deployment | None = None,
+        action: str = "deploy",
+    ) -> Deployment:
+        """Record a deployment and the workload spec it wants (inside the caller's transaction)."""
+        if serve.type == ServeType.WORKFLOW:
+            raise InvalidInput(
+                f"'{serve.name}' is a workflow serve: workflows are scheduled, not deployed here",
+                code="WORKFLOW_DEPLOY_UNSUPPORTED",
+            )
+        if artifact.kind not in _SUPPORTED_KINDS[environment.backend]:
+            raise InvalidInput(
+                f"a {artifact.kind.value} artifact cannot run on the {environment.backend.value} "
+                f"backend of '{environment.name}'",
+                code="ARTIFACT_KIND_UNSUPPORTED",
+                kind=artifact.kind.value,
+                backend=environment.backend.value,
+            )
+        config = await api_config_of(serve, environment)
+        if env_vars is None:
+            # As Darwin does: without a deploy config, the last deployment's variables carry over.
+            active = await deployment_queries.active_for(serve.id, environment.id)
+            env_vars = self.env.of(active.deployment) if active else {}
+        deployment_id = uuid7()  # the secrets and the spec are bound to it
+        sealed = self.env.seal(deployment_id, env_vars)
+        spec = workload_spec(serve, environment, artifact, config, deployment_id, sealed)
+        try:
+            deployment = await deployment_queries.create_deployment(
+                id=deployment_id,
+                serve=serve,
+                environment=environment,
+                artifact=artifact,
+                created_by_id=actor.user_id,
+                status=DeploymentStatus.PENDING,
+                strategy=DeploymentStrategy.ROLLING,
+                config_snapshot=spec_of(config).model_dump(mode="json"),
+                environment_variables=sealed,
+                spec=spec.model_dump(mode="json"),
+                service_url=service_url(self.ray, environment, spec),
+                idempotency_key=idempotency_key,
+                started_at=datetime.now(UTC),
+                inflight_key=f"{serve.id}:{environment.id}",
+                rollback_of=rollback_of,
+            )
+        except IntegrityError:
+            return await self._replay_or_refuse(serve, environment, idempotency_key)
+        await workload_queries.want(
+            serve,
+            environment,
+            deployment,
+            name=spec.name,
+            spec=spec.model_dump(mode="json"),
+            spec_hash=spec.digest(),
+            labels=spec.labels(),
+        )
+        await deployment_queries.record_event(
+            deployment, DeploymentStatus.PENDING, f"{action} requested"
+        )
+        await audit.record(
+            actor,
+            f"deployment.{action}",
+            "serve",
+            resource_id=serve.id,
+            resource_name=serve.name,
+            project=serve.project.name,
+            after={
+                "env": environment.name,
+                "artifact_version": artifact.version,
+                "deployment_id": str(deployment.id),
+                "environment_variables": sorted(env_vars),
+            },
+        )
+        after_commit(self.reconcile.ring)
+        return deployment
+
+    async def _replay_or_refuse(
+        self, serve: Serve, environment: Environment, idempotency_key: str | None
+    ) -> Deployment:
+        """After a clash on insert: the deployment a concurrent request with the same
+        idempotency key recorded, or 409 for the one already in flight."""
+        flight = await deployment_queries.in_flight(serve.id, environment.id)
+        if flight is None and idempotency_key is not None:
+            replay = await deployment_queries.by_idempotency_key(idempotency_key)
+            if replay is not None:
+                return replay
+        raise Conflict(
+            f"a deployment of '{serve.name}' to '{environment.name}' is already in progress",
+            code="DEPLOYMENT_IN_PROGRESS",
+            serve=serve.name,
+            env=environment.name,
+            deployment_id=str(flight.id) if flight else None,
+        )
+
+    @transactional
+    async def undeploy(self, actor: Actor, serve_name: str, env_name: str) -> Deployment:
+        serve = await visible_serve(actor, serve_name, ProjectRole.EDITOR)
+        environment = await environment_named(env_name)
+        return await self.end(actor, serve, environment)
+
+    async def end(
+        self, actor: Actor, serve: Serve, environment: Environment, *, version: str | None = None
+    ) -> Deployment:
+        """End the active deployment (inside the caller's transaction); keeps the history."""
+        if await deployment_queries.in_flight(serve.id, environment.id):
+            raise Conflict(
+                f"a deployment of '{serve.name}' to '{environment.name}' is in progress; "
+                "wait for it before undeploying",
+                code="DEPLOYMENT_IN_PROGRESS",
+                serve=serve.name,
+                env=environment.name,
+            )
+        active = await deployment_queries.active_for(serve.id, environment.id, lock=True)
+        if active is None or (version and active.deployment.artifact.version != version):
+            raise NotFound(
+                f"no active deployment of '{serve.name}'"
+                + (f" version '{version}'" if version else "")
+                + f" in '{environment.name}'",
+                code="NO_ACTIVE_DEPLOYMENT",
+                serve=serve.name,
+                env=environment.name,
+            )
+        deployment = await deployment_queries.end_active(active, datetime.now(UTC))
+        deployment.environment = environment
+        await workload_queries.retire(environment.id, serve.id)
+        await audit.record(
+            actor,
+            "deployment.undeploy",
+            "serve",
+            resource_id=serve.id,
+            resource_name=serve.name,
+            project=serve.project.name,
+            before={"env": environment.name, "deployment_id": str(deployment.id)},
+        )
+        after_commit(self.reconcile.ring)
+        return deployment
+
+    @transactional
+    async def rollback(
+        self, actor: Actor, serve_name: str, env_name: str, request: RollbackRequest
+    ) -> Deployment:
+        """Deploy again what ran before: the previous deployment, or a named version."""
+        serve = await visible_serve(actor, serve_name, ProjectRole.EDITOR)
+        environment = await environment_named(env_name)
+        active = await deployment_queries.active_for(serve.id, environment.id, lock=True)
+        if request.artifact_version is not None:
+            artifact = await artifact_of(serve.id, serve.name, request.artifact_version)
+            target = None
+        else:
+            target = active.previous_deployment if active else None
+            if target is None:
+                raise Conflict(
+                    f"'{serve_name}' has no previous deployment in '{env_name}' to roll back to",
+                    code="NOTHING_TO_ROLL_BACK_TO",
+                    serve=serve_name,
+                    env=env_name,
+                )
+            artifact = target.artifact
+        return await self.start(
+            actor,
+            serve,
+            environment,
+            artifact,
+            env_vars=self.env.of(target) if target else None,
+            rollback_of=target,
+            action="rollback",
+        )
+
+    async def redeploy_active(
+        self, actor: Actor, serve: Serve, environment: Environment
+    ) -> Deployment | None:
+        """Roll the active deployment out again with the current infra config (if any)."""
+        active = await deployment_queries.active_for(serve.id, environment.id, lock=True)
+        if active is None:
+            return None
+        return await self.start(
+            actor,
+            serve,
+            environment,
+            active.deployment.artifact,
+            env_vars=self.env.of(active.deployment),
+            action="redeploy",
+        )
