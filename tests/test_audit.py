@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
-import httpx
+from pathlib import Path
 
+import httpx
+import yaml
+
+from galapagos_core.artifacts.builds.worker import BuildWorker
+from galapagos_core.catalog.clusters import ClusterService
+from galapagos_core.identity.service import IdentityService
+from galapagos_core.kernel.actor import CLI
 from galapagos_core.kernel.audit import REDACTED, redact
+from galapagos_core.kernel.config import Settings
+from galapagos_core.kernel.secrets import SecretBox, new_key_spec, parse_keys
+from galapagos_core.services import secret_box
 from galapagos_model.audit import AuditLog
 from tests.factories import Factory, bearer
+from tests.gitrepos import make_repo
 
 
 async def test_mutations_are_audited_with_request_context(
@@ -53,3 +64,60 @@ def test_redaction_is_recursive() -> None:
         "password": REDACTED,
         "nested": [{"api_key": REDACTED, "x": {"token": REDACTED}}],
     }
+
+
+async def test_the_platform_audits_what_it_does_itself(
+    api: httpx.AsyncClient,
+    admin: str,
+    factory: Factory,
+    settings: Settings,
+    build_worker: BuildWorker,
+    tmp_path: Path,
+) -> None:
+    """The worker's builds, the command line's tokens, promotions and key rotation leave
+    audit records under system actors."""
+    identity = IdentityService(settings.auth)
+    await identity.issue_for_username("ops", admin=False, actor=CLI)
+    await identity.issue_for_username("ops", admin=True, actor=CLI)
+
+    await factory.serve("iris")
+    repo = make_repo(tmp_path / "repo", {"main.py": "app = 1\n"})
+    await api.post(
+        "/api/v1/artifact",
+        json={"serve_name": "iris", "version": "v1", "github_repo_url": f"file://{repo}"},
+        headers=bearer(admin),
+    )
+    assert await build_worker.run_once() == 1
+
+    await api.post(
+        "/api/v1/clusters",
+        headers=bearer(admin),
+        json={"name": "prod-eu", "kubeconfig": yaml.safe_dump(_KUBECONFIG)},
+    )
+    old = secret_box(settings)
+    both = SecretBox({"k2": parse_keys(new_key_spec("k2"))["k2"], **old.keys})
+    assert await ClusterService(both).rotate() == 1
+
+    rows = await AuditLog.filter(actor__startswith="system:").order_by("created_at")
+    assert [(r.actor, r.action, r.resource_name) for r in rows] == [
+        ("system:cli", "user.create", "ops"),
+        ("system:cli", "token.create", "ops"),
+        ("system:cli", "user.promote", "ops"),
+        ("system:cli", "token.create", "ops"),
+        ("system:worker", "artifact.build", "iris"),
+        ("system:cli", "cluster.reseal", "prod-eu"),
+    ]
+    built = rows[4]
+    assert built.after is not None
+    assert built.after["version"] == "v1"
+    assert built.actor_id is None
+
+
+_KUBECONFIG = {
+    "apiVersion": "v1",
+    "kind": "Config",
+    "current-context": "c",
+    "clusters": [{"name": "c", "cluster": {"server": "https://k:6443"}}],
+    "users": [{"name": "u", "user": {"token": "t"}}],
+    "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
+}

@@ -28,6 +28,7 @@ from galapagos_core.services import secret_box
 from galapagos_core.workloads.backends.kserve import KServeBackend
 from galapagos_core.workloads.reconciler import Reconciler
 from galapagos_core.workloads.spec import Observed, WorkloadBackend, WorkloadSpec
+from galapagos_model.audit import AuditLog
 from galapagos_model.catalog import Cluster, Environment
 from galapagos_model.deployments import Deployment
 from galapagos_model.enums import ClusterStatus, DeploymentStatus, EnvironmentBackend
@@ -237,6 +238,8 @@ async def test_a_broken_and_a_hanging_environment_do_not_hold_back_a_healthy_one
         await loop
         await clients.close()
 
+    activation = await AuditLog.get(action="deployment.activate")
+    assert (activation.actor, activation.resource_name) == ("system:reconciler", "iris")
     rows = {e.name: e for e in await Environment.all().select_related("cluster")}
     assert rows["c-healthy"].reconcile_error is None
     assert rows["c-healthy"].last_reconciled_at is not None

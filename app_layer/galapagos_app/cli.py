@@ -15,6 +15,7 @@ import uvicorn
 from galapagos_core.catalog.environments import ensure_local_environment
 from galapagos_core.identity.service import IdentityService
 from galapagos_core.kernel import database
+from galapagos_core.kernel.actor import CLI
 from galapagos_core.kernel.config import Settings, load_settings
 from galapagos_core.kernel.errors import ConfigError
 from galapagos_core.kernel.log import configure_logging
@@ -128,7 +129,11 @@ async def _issue(settings: Settings, args: argparse.Namespace) -> str:
     await database.connect(settings)
     try:
         issued = await IdentityService(settings.auth).issue_for_username(
-            args.user, admin=args.admin, name=args.name, expires_in_days=args.expires_in_days
+            args.user,
+            admin=args.admin,
+            name=args.name,
+            expires_in_days=args.expires_in_days,
+            actor=CLI,
         )
     finally:
         await database.close()

@@ -11,7 +11,7 @@ from tortoise.exceptions import IntegrityError
 from galapagos_core.catalog.errors import cluster_not_found
 from galapagos_core.kernel import audit
 from galapagos_core.kernel.access import require_admin
-from galapagos_core.kernel.actor import Actor
+from galapagos_core.kernel.actor import CLI, Actor
 from galapagos_core.kernel.errors import Conflict, InvalidInput
 from galapagos_core.kernel.names import ResourceName
 from galapagos_core.kernel.secrets import SecretBox
@@ -108,9 +108,9 @@ class ClusterService:
         text = spec.kubeconfig.get_secret_value()
         _, server = parse_kubeconfig(text)
         before = {"api_server_url": cluster.api_server_url}
-        cluster.api_server_url = server
-        cluster.kubeconfig_encrypted = self.secrets.seal(text, kubeconfig_context(name))
-        await cluster.save()
+        await cluster_queries.replace_kubeconfig(
+            cluster, server, self.secrets.seal(text, kubeconfig_context(name))
+        )
         await audit.record(
             actor,
             "cluster.update",
@@ -129,7 +129,7 @@ class ClusterService:
         if cluster is None:
             raise cluster_not_found(name)
         try:
-            await cluster.delete()
+            await cluster_queries.delete_cluster(cluster)
         except IntegrityError:
             raise Conflict(
                 f"cluster '{name}' is used by environments: move them first",
@@ -147,14 +147,21 @@ class ClusterService:
         return document
 
     @transactional
-    async def rotate(self) -> int:
+    async def rotate(self, actor: Actor = CLI) -> int:
         """Re-seal every kubeconfig under the current key; how many changed."""
         changed = 0
         for cluster in await cluster_queries.all_for_update():
             if self.secrets.needs_rotation(cluster.kubeconfig_encrypted):
                 context = kubeconfig_context(cluster.name)
                 plain = self.secrets.open(cluster.kubeconfig_encrypted, context)
-                cluster.kubeconfig_encrypted = self.secrets.seal(plain, context)
-                await cluster.save(update_fields=["kubeconfig_encrypted", "updated_at"])
+                await cluster_queries.reseal_kubeconfig(cluster, self.secrets.seal(plain, context))
+                await audit.record(
+                    actor,
+                    "cluster.reseal",
+                    "cluster",
+                    resource_id=cluster.id,
+                    resource_name=cluster.name,
+                    after={"key": self.secrets.current},
+                )
                 changed += 1
         return changed

@@ -11,7 +11,7 @@ from tortoise.exceptions import IntegrityError
 from galapagos_core.catalog.errors import cluster_not_found, environment_not_found
 from galapagos_core.kernel import audit
 from galapagos_core.kernel.access import require_admin
-from galapagos_core.kernel.actor import Actor
+from galapagos_core.kernel.actor import CLI, Actor
 from galapagos_core.kernel.errors import Conflict
 from galapagos_core.kernel.names import ResourceName
 from galapagos_core.kernel.schema_rules import absent, both, given, when
@@ -219,21 +219,25 @@ class EnvironmentService:
         if environment is None:
             raise environment_not_found(name)
         before = _snapshot(environment)
+        env_configs = environment.env_configs
         if spec.environment_configs is not None:
             changes = spec.environment_configs.model_dump(exclude_unset=True)
-            environment.env_configs = {**environment.env_configs, **changes}
-        if spec.ray_address is not None:
-            if environment.backend != EnvironmentBackend.RAY:
-                raise Conflict(
-                    f"environment '{name}' uses the {environment.backend.value} backend: "
-                    "ray_address does not apply",
-                    code="INVALID_ENVIRONMENT_UPDATE",
-                    env=name,
-                )
-            environment.ray_address = spec.ray_address
-        if spec.is_protected is not None:
-            environment.is_protected = spec.is_protected
-        await environment.save()
+            env_configs = {**env_configs, **changes}
+        if spec.ray_address is not None and environment.backend != EnvironmentBackend.RAY:
+            raise Conflict(
+                f"environment '{name}' uses the {environment.backend.value} backend: "
+                "ray_address does not apply",
+                code="INVALID_ENVIRONMENT_UPDATE",
+                env=name,
+            )
+        await environment_queries.change_environment(
+            environment,
+            env_configs=env_configs,
+            ray_address=spec.ray_address or environment.ray_address,
+            is_protected=environment.is_protected
+            if spec.is_protected is None
+            else spec.is_protected,
+        )
         await audit.record(
             actor,
             "environment.update",
@@ -253,7 +257,7 @@ class EnvironmentService:
         if environment is None:
             raise environment_not_found(name)
         try:
-            await environment.delete()
+            await environment_queries.delete_environment(environment)
         except IntegrityError:
             raise Conflict(
                 f"environment '{name}' is in use by infra configs or deployments: "
@@ -271,16 +275,23 @@ class EnvironmentService:
         )
 
     @transactional
-    async def rotate(self) -> int:
+    async def rotate(self, actor: Actor = CLI) -> int:
         """Re-seal every Ray token under the current key; how many changed."""
         changed = 0
         for environment in await environment_queries.with_ray_tokens():
             sealed = environment.ray_token_encrypted
             if sealed and self.secrets.needs_rotation(sealed):
                 context = ray_token_context(environment.name)
-                environment.ray_token_encrypted = self.secrets.seal(
-                    self.secrets.open(sealed, context), context
+                await environment_queries.reseal_ray_token(
+                    environment, self.secrets.seal(self.secrets.open(sealed, context), context)
                 )
-                await environment.save(update_fields=["ray_token_encrypted", "updated_at"])
+                await audit.record(
+                    actor,
+                    "environment.reseal",
+                    "environment",
+                    resource_id=environment.id,
+                    resource_name=environment.name,
+                    after={"key": self.secrets.current},
+                )
                 changed += 1
         return changed

@@ -126,8 +126,7 @@ class ProjectService:
             member.user = user
         else:
             await self._keep_an_owner(member, spec.role)
-            member.role = spec.role
-            await member.save(update_fields=["role", "updated_at"])
+            await project_queries.change_role(member, spec.role)
         await audit.record(
             actor,
             "project.member.set",
@@ -153,7 +152,7 @@ class ProjectService:
                 username=username,
             )
         await self._keep_an_owner(member, None)
-        await member.delete()
+        await project_queries.remove_member(member)
         await audit.record(
             actor,
             "project.member.remove",

@@ -107,8 +107,7 @@ class ServeService:
         serve = await visible_serve(actor, name, ProjectRole.EDITOR)
         before = {"description": serve.description}
         if spec.description is not None:
-            serve.description = spec.description
-            await serve.save(update_fields=["description", "updated_at"])
+            await serve_queries.describe_serve(serve, spec.description)
         await audit.record(
             actor,
             "serve.update",
@@ -126,7 +125,7 @@ class ServeService:
         """Delete a serve that has never been deployed (its history must stay)."""
         serve = await visible_serve(actor, name, ProjectRole.OWNER)
         try:
-            await serve.delete()
+            await serve_queries.delete_serve(serve)
         except IntegrityError:
             raise Conflict(
                 f"serve '{name}' has deployments and cannot be deleted",

@@ -6,6 +6,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 from cachetools import TTLCache
@@ -85,20 +86,40 @@ class IdentityService:
 
     @transactional
     async def issue_for_username(
-        self, username: str, *, admin: bool, name: str = "cli", expires_in_days: int | None = None
+        self,
+        username: str,
+        *,
+        admin: bool,
+        name: str = "cli",
+        expires_in_days: int | None = None,
+        actor: Actor | None = None,
     ) -> IssuedToken:
-        """Create the user if needed (promoting it when ``admin``) and issue a token (CLI path)."""
+        """Create the user if needed (promoting it when ``admin``) and issue a token (CLI path);
+        each change is audited under ``actor`` when one is given (the CLI gives its own)."""
         user = await identity_queries.user_by_name(username)
         if user is None:
             try:
                 user = await identity_queries.create_user(username, is_admin=admin)
+                await self._audit(actor, "user.create", user, {"is_admin": admin})
             except IntegrityError:
                 user = await identity_queries.user_by_name(username)
                 assert user is not None
         if admin and not user.is_admin:
-            user.is_admin = True
-            await user.save(update_fields=["is_admin", "updated_at"])
-        return await self._issue(user, TokenCreate(name=name, expires_in_days=expires_in_days))
+            await identity_queries.promote_to_admin(user)
+            await self._audit(actor, "user.promote", user, {"is_admin": True})
+        issued = await self._issue(user, TokenCreate(name=name, expires_in_days=expires_in_days))
+        await self._audit(
+            actor, "token.create", user, {"name": name, "prefix": issued.token.prefix}
+        )
+        return issued
+
+    async def _audit(
+        self, actor: Actor | None, action: str, user: User, after: dict[str, Any]
+    ) -> None:
+        if actor is not None:
+            await audit.record(
+                actor, action, "user", resource_id=user.id, resource_name=user.username, after=after
+            )
 
     @transactional
     async def bootstrap_admin(self, username: str = "admin") -> IssuedToken | None:
@@ -149,8 +170,7 @@ class IdentityService:
                 f"token '{token_id}' not found", code="TOKEN_NOT_FOUND", token_id=str(token_id)
             )
         if token.revoked_at is None:
-            token.revoked_at = datetime.now(UTC)
-            await token.save(update_fields=["revoked_at", "updated_at"])
+            await identity_queries.revoke_token(token, datetime.now(UTC))
             await audit.record(
                 actor, "token.revoke", "token", resource_id=token.id, resource_name=token.name
             )

@@ -34,3 +34,7 @@ class Actor:
     def visibility(self) -> UUID | None:
         """The user whose memberships bound what this actor sees; None means everything."""
         return None if self.is_admin else self.user_id
+
+
+# The command line acting on its own (token issuing, key rotation).
+CLI = Actor.system("cli")

@@ -34,3 +34,19 @@ async def record_health(cluster: Cluster, **values: Any) -> None:
 
 async def all_clusters() -> list[Cluster]:
     return await Cluster.all().order_by("name")
+
+
+async def replace_kubeconfig(cluster: Cluster, api_server_url: str, sealed: str) -> None:
+    """A new kubeconfig (sealed) and the API server it names; clients are rebuilt from it."""
+    cluster.api_server_url, cluster.kubeconfig_encrypted = api_server_url, sealed
+    await cluster.save(update_fields=["api_server_url", "kubeconfig_encrypted", "updated_at"])
+
+
+async def reseal_kubeconfig(cluster: Cluster, sealed: str) -> None:
+    cluster.kubeconfig_encrypted = sealed
+    await cluster.save(update_fields=["kubeconfig_encrypted", "updated_at"])
+
+
+async def delete_cluster(cluster: Cluster) -> None:
+    """Gone, unless an environment still names it (the foreign key refuses)."""
+    await cluster.delete()

@@ -26,3 +26,28 @@ async def create_environment(**values: Any) -> Environment:
 
 async def with_ray_tokens() -> list[Environment]:
     return await Environment.filter(ray_token_encrypted__isnull=False).select_for_update()
+
+
+async def change_environment(
+    environment: Environment,
+    *,
+    env_configs: dict[str, Any],
+    ray_address: str | None,
+    is_protected: bool,
+) -> None:
+    environment.env_configs = env_configs
+    environment.ray_address = ray_address
+    environment.is_protected = is_protected
+    await environment.save(
+        update_fields=["env_configs", "ray_address", "is_protected", "updated_at"]
+    )
+
+
+async def reseal_ray_token(environment: Environment, sealed: str) -> None:
+    environment.ray_token_encrypted = sealed
+    await environment.save(update_fields=["ray_token_encrypted", "updated_at"])
+
+
+async def delete_environment(environment: Environment) -> None:
+    """Gone, unless anything still references it (the foreign keys refuse)."""
+    await environment.delete()

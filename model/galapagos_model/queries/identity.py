@@ -79,3 +79,13 @@ async def touch_token(token_id: UUID, at: datetime) -> None:
 
 async def admin_token_exists() -> bool:
     return await ApiToken.filter(user__is_admin=True, revoked_at=None).exists()
+
+
+async def promote_to_admin(user: User) -> None:
+    user.is_admin = True
+    await user.save(update_fields=["is_admin", "updated_at"])
+
+
+async def revoke_token(token: ApiToken, at: datetime) -> None:
+    token.revoked_at = at
+    await token.save(update_fields=["revoked_at", "updated_at"])

@@ -56,3 +56,12 @@ async def member_for_update(project_id: UUID, user_id: UUID) -> ProjectMember | 
 
 async def owner_count(project_id: UUID) -> int:
     return await ProjectMember.filter(project_id=project_id, role=ProjectRole.OWNER).count()
+
+
+async def change_role(member: ProjectMember, role: ProjectRole) -> None:
+    member.role = role
+    await member.save(update_fields=["role", "updated_at"])
+
+
+async def remove_member(member: ProjectMember) -> None:
+    await member.delete()

@@ -83,3 +83,13 @@ async def create_serve(
     return await Serve.create(
         project=project, name=name, type=type, description=description, created_by=created_by
     )
+
+
+async def describe_serve(serve: Serve, description: str) -> None:
+    serve.description = description
+    await serve.save(update_fields=["description", "updated_at"])
+
+
+async def delete_serve(serve: Serve) -> None:
+    """Gone, unless it has a deployment history (the foreign keys refuse)."""
+    await serve.delete()
