@@ -11,12 +11,9 @@ from starlette.authentication import (
     BaseUser,
 )
 from starlette.requests import HTTPConnection
-from starlette.responses import Response
 
-from galapagos_app.envelope import failure
 from galapagos_app.state import AppState
 from galapagos_core.kernel.actor import Actor
-from galapagos_core.kernel.errors import NotAuthenticated
 from galapagos_core.kernel.log import request_id_var
 
 
@@ -58,9 +55,3 @@ class BearerTokenBackend(AuthenticationBackend):
         )
         scopes = ["authenticated", "admin"] if actor.is_admin else ["authenticated"]
         return AuthCredentials(scopes), ApiUser(actor)
-
-
-def on_auth_error(conn: HTTPConnection, exc: AuthenticationError) -> Response:
-    return failure(
-        401, NotAuthenticated.default_code, str(exc), headers={"WWW-Authenticate": "Bearer"}
-    )

@@ -1,9 +1,12 @@
-"""The one place errors become responses: domain errors keep their code, nothing else leaks."""
+"""The one place errors become responses: domain errors keep their code and parameters,
+HTTP errors get one, and nothing else leaks (an unexpected error shows only the request id).
+The exception handlers, the authentication middleware and the request-context middleware
+all answer through :func:`render`."""
 
 from __future__ import annotations
 
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 
 from galapagos_app.envelope import failure
@@ -12,8 +15,12 @@ from galapagos_core.kernel.errors import GalapagosError, InvalidInput, NotAuthen
 _HTTP_CODES = {404: "ROUTE_NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
 
 
-async def domain_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, GalapagosError)
+def render(exc: Exception) -> Response:
+    if isinstance(exc, HTTPException):
+        code = _HTTP_CODES.get(exc.status_code, "HTTP_ERROR")
+        return failure(exc.status_code, code, str(exc.detail), headers=exc.headers)
+    if not isinstance(exc, GalapagosError):
+        raise TypeError(f"not an error the API renders: {type(exc).__name__}")
     params = dict(exc.params)
     if isinstance(exc, InvalidInput):
         params["errors"] = exc.errors
@@ -21,13 +28,23 @@ async def domain_error(request: Request, exc: Exception) -> Response:
     return failure(exc.status_code, exc.code, exc.message, params, headers=headers)
 
 
-async def http_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
-    code = _HTTP_CODES.get(exc.status_code, "HTTP_ERROR")
-    return failure(exc.status_code, code, str(exc.detail), headers=exc.headers)
+def unexpected(request_id: str) -> Response:
+    """The answer to an error nobody expected: no internals, the id to quote."""
+    return render(
+        GalapagosError(
+            f"internal error; quote request id {request_id} when reporting it",
+            request_id=request_id,
+        )
+    )
 
 
-EXCEPTION_HANDLERS = {
-    GalapagosError: domain_error,
-    HTTPException: http_error,
-}
+def on_auth_error(conn: HTTPConnection, exc: Exception) -> Response:
+    """The authentication middleware's refusals."""
+    return render(NotAuthenticated(str(exc)))
+
+
+async def _handle(request: Request, exc: Exception) -> Response:
+    return render(exc)
+
+
+EXCEPTION_HANDLERS = {GalapagosError: _handle, HTTPException: _handle}

@@ -19,9 +19,9 @@ from swagger_ui_bundle import swagger_ui_path
 from tortoise import connections
 
 from galapagos_app.artifacts.routes import linked_package
-from galapagos_app.auth import BearerTokenBackend, on_auth_error
+from galapagos_app.auth import BearerTokenBackend
 from galapagos_app.endpoints import routes
-from galapagos_app.errors import EXCEPTION_HANDLERS
+from galapagos_app.errors import EXCEPTION_HANDLERS, on_auth_error
 from galapagos_app.limits import BodyLimitMiddleware
 from galapagos_app.openapi import docs, openapi_document, openapi_endpoint
 from galapagos_app.request_context import RequestContextMiddleware

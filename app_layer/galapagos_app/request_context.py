@@ -9,7 +9,7 @@ import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from galapagos_app.envelope import failure
+from galapagos_app.errors import unexpected
 from galapagos_core.kernel.log import request_id_var
 
 log = logging.getLogger("galapagos.api")
@@ -42,12 +42,6 @@ class RequestContextMiddleware:
             log.exception("unhandled error on %s %s", scope["method"], scope["path"])
             if started:
                 raise
-            response = failure(
-                500,
-                "INTERNAL_ERROR",
-                f"internal error; quote request id {request_id} when reporting it",
-                {"request_id": request_id},
-            )
-            await response(scope, receive, send_with_id)
+            await unexpected(request_id)(scope, receive, send_with_id)
         finally:
             request_id_var.reset(token)
