@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_cli import _start_up, _stop
+from tests.cli.test_cli import _start_up, _stop
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def _walkthrough() -> str:

@@ -9,7 +9,7 @@ import sys
 import tomllib
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CORE = ROOT / "core" / "galapagos_core"
 # Model writes; the first ones take keywords only, which tells them from other objects'
 # methods of the same name (``backend.delete(environment, names)``).

@@ -1,7 +1,7 @@
 """A property-based fuzz of the whole API from its own /openapi.json (schemathesis): no
 server errors, no answer outside its documented statuses, media types, headers and schemas,
 every schema-invalid request refused and every schema-valid one accepted (but where
-tests/schemathesis.toml names a rule the schema cannot state)."""
+tests/api/schemathesis.toml names a rule the schema cannot state)."""
 
 from __future__ import annotations
 

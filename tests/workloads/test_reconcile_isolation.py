@@ -34,7 +34,14 @@ from galapagos_model.deployments import Deployment
 from galapagos_model.enums import ClusterStatus, DeploymentStatus, EnvironmentBackend
 from tests.factories import bearer
 from tests.kube import emulator
-from tests.test_backends_kube import ISVC, NAMESPACE, _ok, exists, kubeconfig_text, set_status
+from tests.workloads.test_backends_kube import (
+    ISVC,
+    NAMESPACE,
+    _ok,
+    exists,
+    kubeconfig_text,
+    set_status,
+)
 
 _READY = {"conditions": [{"type": "Ready", "status": "True"}], "url": "http://iris.example.com"}
 
