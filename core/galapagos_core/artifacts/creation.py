@@ -49,6 +49,12 @@ async def record_artifact(
             )
     except IntegrityError:
         raise version_taken(serve, version) from None
+    await audit_serve(actor, action, serve, {"version": version, **audited})
+    return artifact
+
+
+async def audit_serve(actor: Actor, action: str, serve: Serve, after: dict[str, Any]) -> None:
+    """An audit record of an artifact change, filed under its serve."""
     await audit.record(
         actor,
         action,
@@ -56,6 +62,5 @@ async def record_artifact(
         resource_id=serve.id,
         resource_name=serve.name,
         project=serve.project.name,
-        after={"version": version, **audited},
+        after=after,
     )
-    return artifact

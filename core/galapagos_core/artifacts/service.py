@@ -12,7 +12,7 @@ from uuid import UUID
 from tortoise.exceptions import IntegrityError
 
 from galapagos_core.artifacts.builds.store import PackageStore
-from galapagos_core.artifacts.creation import record_artifact, version_taken
+from galapagos_core.artifacts.creation import audit_serve, record_artifact, version_taken
 from galapagos_core.artifacts.errors import artifact_not_found, job_not_found
 from galapagos_core.artifacts.specs import (
     ArtifactRegister,
@@ -21,7 +21,6 @@ from galapagos_core.artifacts.specs import (
     PackageBuild,
 )
 from galapagos_core.catalog.serves import readable_serve, visible_serve
-from galapagos_core.kernel import audit
 from galapagos_core.kernel.access import require_role
 from galapagos_core.kernel.actor import Actor
 from galapagos_core.kernel.boundaries import LocalPaths, OutboundGuard
@@ -126,7 +125,7 @@ class ArtifactService:
             file_path=spec.file_path,
             import_path=spec.import_path,
         )
-        await self._audit(actor, "artifact.register", serve, spec.model_dump(mode="json"))
+        await audit_serve(actor, "artifact.register", serve, spec.model_dump(mode="json"))
         return Registration(job=job)
 
     @transactional
@@ -192,7 +191,7 @@ class ArtifactService:
             file_path=spec.file_path,
             import_path=spec.import_path,
         )
-        await self._audit(actor, "artifact.build_package", serve, spec.model_dump(mode="json"))
+        await audit_serve(actor, "artifact.build_package", serve, spec.model_dump(mode="json"))
         return job
 
     # Reading ------------------------------------------------------------------------------
@@ -253,7 +252,7 @@ class ArtifactService:
                 job_id=str(job_id),
                 status=job.status.value,
             )
-        await self._audit(actor, "artifact_job.cancel", job.serve, {"job_id": str(job.id)})
+        await audit_serve(actor, "artifact_job.cancel", job.serve, {"job_id": str(job.id)})
         refreshed = await artifact_queries.job_by_id(job.id)
         assert refreshed is not None
         return refreshed
@@ -308,14 +307,3 @@ class ArtifactService:
         job.serve = serve
         after_commit(self.builds.ring)
         return job
-
-    async def _audit(self, actor: Actor, action: str, serve: Serve, after: dict[str, Any]) -> None:
-        await audit.record(
-            actor,
-            action,
-            "serve",
-            resource_id=serve.id,
-            resource_name=serve.name,
-            project=serve.project.name,
-            after=after,
-        )

@@ -47,19 +47,24 @@ async def ensure_project(actor: Actor, name: str) -> tuple[Project, bool]:
         if existing is None:
             raise
         return existing, False
+    await _founded(actor, project, {"name": name})
+    return project, True
+
+
+async def _founded(actor: Actor, project: Project, spec: dict[str, str]) -> None:
+    """A new project: its creator owns it (the platform itself owns nothing); audited."""
     owner = await identity_queries.user_by_id(actor.user_id)
-    if owner is not None:  # the platform itself owns nothing
+    if owner is not None:
         await project_queries.add_member(project, owner, ProjectRole.OWNER)
     await audit.record(
         actor,
         "project.create",
         "project",
         resource_id=project.id,
-        resource_name=name,
-        project=name,
-        after={"name": name},
+        resource_name=project.name,
+        project=project.name,
+        after=spec,
     )
-    return project, True
 
 
 class ProjectService:
@@ -83,18 +88,7 @@ class ProjectService:
                 code="PROJECT_ALREADY_EXISTS",
                 project=spec.name,
             ) from None
-        owner = await identity_queries.user_by_id(actor.user_id)
-        if owner is not None:  # the platform itself owns nothing
-            await project_queries.add_member(project, owner, ProjectRole.OWNER)
-        await audit.record(
-            actor,
-            "project.create",
-            "project",
-            resource_id=project.id,
-            resource_name=spec.name,
-            project=spec.name,
-            after=spec.model_dump(),
-        )
+        await _founded(actor, project, spec.model_dump())
         return project
 
     async def members(self, actor: Actor, name: str) -> Sequence[ProjectMember]:

@@ -46,6 +46,16 @@ def node_selector(environment: Environment, spec: WorkloadSpec) -> dict[str, str
     return selector
 
 
+def resources(spec: WorkloadSpec) -> dict[str, Any]:
+    """A container's requests and limits (GPUs as ``nvidia.com/gpu``)."""
+    requests: dict[str, Any] = {"cpu": f"{spec.cpus:g}", "memory": f"{spec.memory_gib:g}Gi"}
+    limits = dict(requests)
+    if spec.gpus:
+        limits["nvidia.com/gpu"] = str(spec.gpus)
+        requests["nvidia.com/gpu"] = str(spec.gpus)
+    return {"requests": requests, "limits": limits}
+
+
 class CustomResourceBackend:
     """A backend whose workloads are custom resources of one kind."""
 

@@ -12,6 +12,7 @@ from galapagos_core.workloads.backends.custom_resources import (
     condition,
     namespace_of,
     node_selector,
+    resources,
     status_is_current,
 )
 from galapagos_core.workloads.spec import WorkloadSpec
@@ -22,15 +23,6 @@ INFERENCE_SERVICE = Resource(
     "serving.kserve.io", "v1beta1", "inferenceservices", "InferenceService"
 )
 MODES = {"standard": "Standard", "knative": "Knative"}
-
-
-def resources(spec: WorkloadSpec) -> dict[str, Any]:
-    requests: dict[str, Any] = {"cpu": f"{spec.cpus:g}", "memory": f"{spec.memory_gib:g}Gi"}
-    limits = dict(requests)
-    if spec.gpus:
-        limits["nvidia.com/gpu"] = str(spec.gpus)
-        requests["nvidia.com/gpu"] = str(spec.gpus)
-    return {"requests": requests, "limits": limits}
 
 
 class KServeBackend(CustomResourceBackend):

@@ -15,9 +15,9 @@ from galapagos_core.workloads.backends.custom_resources import (
     condition,
     namespace_of,
     node_selector,
+    resources,
     status_is_current,
 )
-from galapagos_core.workloads.backends.kserve import resources
 from galapagos_core.workloads.backends.ray import render as render_application
 from galapagos_core.workloads.spec import WorkloadSpec
 from galapagos_model.catalog import Environment
