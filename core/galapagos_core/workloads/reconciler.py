@@ -100,41 +100,49 @@ class Reconciler:
         return sum(await asyncio.gather(*(self.reconcile_one(i) for i in ids)))
 
     async def reconcile_one(self, environment_id: uuid.UUID) -> bool:
-        """Claim, reconcile within the deadline, release with the outcome; True if it worked."""
+        """Claim, reconcile within the deadline, release, record the outcome; True if it
+        worked."""
         async with self._slots:
             lease = timedelta(seconds=self.settings.lease_seconds)
             environment = await reconcile_queries.claim(environment_id, self.owner, _now(), lease)
             if environment is None:
                 return False
-            error: str | None = None
             holding = asyncio.create_task(self._hold(environment_id, lease))
             try:
-                await asyncio.wait_for(
-                    self.reconcile(environment), self.settings.environment_timeout_seconds
-                )
-            except Unreachable as exc:
-                error = _describe(exc.__cause__ or exc)
-                if environment.cluster is not None:
-                    await cluster_queries.record_health(
-                        environment.cluster,
-                        status=ClusterStatus.UNREACHABLE,
-                        status_message=f"environment {environment.name}: {error}"[:_MAX_ERROR],
-                        checked_at=_now(),
-                    )
-            except TimeoutError:
-                seconds = self.settings.environment_timeout_seconds
-                error = f"the pass took longer than {seconds:g}s and was stopped"
-            except BackendError as exc:
-                error = _describe(exc)
-            except Exception as exc:
-                log.exception("environment %s: reconcile pass failed", environment.name)
-                error = _describe(exc)
-            finally:
+                error = await self._pass(environment)
+            finally:  # a pass cut short (shutdown) hands the lease back and records nothing
                 holding.cancel()
-                if error is not None:
-                    log.warning("environment %s: %s", environment.name, error)
-                await reconcile_queries.release(environment_id, self.owner, _now(), error)
+                await reconcile_queries.release(environment_id, self.owner)
+            await reconcile_queries.record_outcome(environment_id, _now(), error)
             return error is None
+
+    async def _pass(self, environment: Environment) -> str | None:
+        """Reconcile within the deadline; why it failed, or None."""
+        error: str | None = None
+        try:
+            await asyncio.wait_for(
+                self.reconcile(environment), self.settings.environment_timeout_seconds
+            )
+        except Unreachable as exc:
+            error = _describe(exc.__cause__ or exc)
+            if environment.cluster is not None:
+                await cluster_queries.record_health(
+                    environment.cluster,
+                    status=ClusterStatus.UNREACHABLE,
+                    status_message=f"environment {environment.name}: {error}"[:_MAX_ERROR],
+                    checked_at=_now(),
+                )
+        except TimeoutError:
+            seconds = self.settings.environment_timeout_seconds
+            error = f"the pass took longer than {seconds:g}s and was stopped"
+        except BackendError as exc:
+            error = _describe(exc)
+        except Exception as exc:
+            log.exception("environment %s: reconcile pass failed", environment.name)
+            error = _describe(exc)
+        if error is not None:
+            log.warning("environment %s: %s", environment.name, error)
+        return error
 
     async def _hold(self, environment_id: uuid.UUID, lease: timedelta) -> None:
         """Renew the environment's lease while its pass runs."""

@@ -31,11 +31,15 @@ async def renew(environment_id: UUID, owner: str, until: datetime) -> None:
     await Environment.filter(id=environment_id, reconcile_owner=owner).update(reconcile_until=until)
 
 
-async def release(environment_id: UUID, owner: str, now: datetime, error: str | None) -> None:
-    """Give the lease back with the pass's outcome: its error, or the time it succeeded."""
+async def release(environment_id: UUID, owner: str) -> None:
+    await Environment.filter(id=environment_id, reconcile_owner=owner).update(
+        reconcile_owner=None, reconcile_until=None
+    )
+
+
+async def record_outcome(environment_id: UUID, at: datetime, error: str | None) -> None:
+    """A finished pass: its error, or the time it succeeded (and no error any more)."""
     outcome: dict[str, object] = {"reconcile_error": error}
     if error is None:
-        outcome["last_reconciled_at"] = now
-    await Environment.filter(id=environment_id, reconcile_owner=owner).update(
-        reconcile_owner=None, reconcile_until=None, **outcome
-    )
+        outcome["last_reconciled_at"] = at
+    await Environment.filter(id=environment_id).update(**outcome)
