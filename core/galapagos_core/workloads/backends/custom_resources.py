@@ -33,6 +33,13 @@ class Resource:
         return f"{self.group}/{self.version}"
 
 
+# The custom resources the platform creates.
+INFERENCE_SERVICE = Resource(
+    "serving.kserve.io", "v1beta1", "inferenceservices", "InferenceService"
+)
+RAY_SERVICE = Resource("ray.io", "v1", "rayservices", "RayService")
+
+
 def namespace_of(environment: Environment) -> str:
     return str(environment.env_configs.get("namespace") or "default")
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from galapagos_core.workloads.backends.custom_resources import (
+    INFERENCE_SERVICE,
     CustomResourceBackend,
-    Resource,
     condition,
     namespace_of,
     node_selector,
@@ -19,9 +19,6 @@ from galapagos_core.workloads.spec import WorkloadSpec
 from galapagos_model.catalog import Environment
 from galapagos_model.enums import ArtifactKind, WorkloadState
 
-INFERENCE_SERVICE = Resource(
-    "serving.kserve.io", "v1beta1", "inferenceservices", "InferenceService"
-)
 MODES = {"standard": "Standard", "knative": "Knative"}
 
 

@@ -10,8 +10,8 @@ import yaml
 from galapagos_core.artifacts.links import PackageLinks
 from galapagos_core.kernel.kubernetes import KubeClients
 from galapagos_core.workloads.backends.custom_resources import (
+    RAY_SERVICE,
     CustomResourceBackend,
-    Resource,
     condition,
     namespace_of,
     node_selector,
@@ -23,7 +23,6 @@ from galapagos_core.workloads.spec import WorkloadSpec
 from galapagos_model.catalog import Environment
 from galapagos_model.enums import WorkloadState
 
-RAY_SERVICE = Resource("ray.io", "v1", "rayservices", "RayService")
 RAY_VERSION = "2.60.0"
 
 
