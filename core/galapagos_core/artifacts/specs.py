@@ -14,6 +14,7 @@ from pydantic import (
     StringConstraints,
 )
 
+from galapagos_core.kernel.darwin import DarwinBody
 from galapagos_core.kernel.names import ResourceName, Version
 from galapagos_core.kernel.schema_rules import exactly_one_of
 from galapagos_model.enums import BuilderKind, ModelFormat
@@ -86,7 +87,7 @@ ImportPath = Annotated[
 ]
 
 
-class ArtifactRegister(BaseModel):
+class ArtifactRegister(DarwinBody):
     """Darwin's ``POST /api/v1/artifact`` body, plus the optional builder and import path."""
 
     serve_name: ResourceName

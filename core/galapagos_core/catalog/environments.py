@@ -5,13 +5,14 @@ from __future__ import annotations
 import contextlib
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import ConfigDict, Field, SecretStr, model_validator
 from tortoise.exceptions import IntegrityError
 
 from galapagos_core.catalog.errors import cluster_not_found, environment_not_found
 from galapagos_core.kernel import audit
 from galapagos_core.kernel.access import require_admin
 from galapagos_core.kernel.actor import CLI, Actor
+from galapagos_core.kernel.darwin import DarwinBody
 from galapagos_core.kernel.errors import Conflict
 from galapagos_core.kernel.names import ResourceName
 from galapagos_core.kernel.schema_rules import absent, both, given, when
@@ -35,7 +36,7 @@ ExtraValue = (
 )
 
 
-class EnvironmentConfigs(BaseModel):
+class EnvironmentConfigs(DarwinBody):
     """Darwin's ``environment_configs``; unknown keys are kept as given, within bounds."""
 
     model_config = ConfigDict(
@@ -67,7 +68,7 @@ class EnvironmentConfigs(BaseModel):
         return self
 
 
-class EnvironmentCreate(BaseModel):
+class EnvironmentCreate(DarwinBody):
     model_config = ConfigDict(
         json_schema_extra=when(
             "backend",
@@ -103,7 +104,7 @@ class EnvironmentCreate(BaseModel):
         return self
 
 
-class EnvironmentUpdate(BaseModel):
+class EnvironmentUpdate(DarwinBody):
     """Changes to merge. Darwin's clients send the config keys at the top level; both work."""
 
     model_config = ConfigDict(extra="forbid")

@@ -10,6 +10,7 @@ from galapagos_core.catalog.projects import ensure_project
 from galapagos_core.kernel import audit
 from galapagos_core.kernel.access import check_role, require_role
 from galapagos_core.kernel.actor import Actor
+from galapagos_core.kernel.darwin import DarwinBody
 from galapagos_core.kernel.errors import Conflict
 from galapagos_core.kernel.names import ResourceName
 from galapagos_core.kernel.transactions import transactional
@@ -21,7 +22,7 @@ from galapagos_model.queries.paging import Page, PageRequest
 from galapagos_model.queries.serves import ServeAccess
 
 
-class ServeCreate(BaseModel):
+class ServeCreate(DarwinBody):
     name: ResourceName
     type: ServeType
     space: ResourceName = Field(description="the project (Darwin's space); created if new")

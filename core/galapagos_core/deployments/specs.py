@@ -16,6 +16,7 @@ from pydantic import (
 from galapagos_core.artifacts.specs import MODEL_URI
 from galapagos_core.infra.specs import Cores, MemoryGiB, NodeCapacity, Replicas
 from galapagos_core.kernel.bounds import FreeForm
+from galapagos_core.kernel.darwin import DarwinBody
 from galapagos_core.kernel.names import ResourceName, Version
 from galapagos_model.enums import DeploymentStrategy, ModelFormat, NodeCapacityType
 
@@ -50,17 +51,17 @@ EnvVars = Annotated[
 ]
 
 
-class ApiServeDeploymentConfig(BaseModel):
+class ApiServeDeploymentConfig(DarwinBody):
     deployment_strategy: Strategy | None = None
     deployment_strategy_config: FreeForm | None = None
     environment_variables: EnvVars | None = None
 
 
-class WorkflowServeDeploymentConfig(BaseModel):
+class WorkflowServeDeploymentConfig(DarwinBody):
     input_parameters: FreeForm = {}
 
 
-class DeployRequest(BaseModel):
+class DeployRequest(DarwinBody):
     env: ResourceName
     artifact_version: Version
     api_serve_deployment_config: ApiServeDeploymentConfig | None = None
@@ -73,7 +74,7 @@ class RollbackRequest(BaseModel):
     )
 
 
-class ModelDeployRequest(BaseModel):
+class ModelDeployRequest(DarwinBody):
     """Darwin's one-click ``POST /serve/deploy-model``."""
 
     serve_name: ResourceName
@@ -95,7 +96,7 @@ class ModelDeployRequest(BaseModel):
         return self
 
 
-class ModelUndeployRequest(BaseModel):
+class ModelUndeployRequest(DarwinBody):
     serve_name: ResourceName
     artifact_version: Version | None = None
     env: ResourceName

@@ -7,7 +7,6 @@ from typing import Annotated, Any, Literal
 
 from croniter import croniter
 from pydantic import (
-    BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
@@ -18,6 +17,7 @@ from pydantic import (
 )
 
 from galapagos_core.kernel.bounds import FreeForm, Hostname
+from galapagos_core.kernel.darwin import DarwinBody
 from galapagos_core.kernel.schema_rules import exactly_one_of, given, when
 from galapagos_model.enums import ConcurrencyPolicy, NodeCapacityType, ServingFramework
 from galapagos_model.infra import ApiServeInfraConfig
@@ -81,7 +81,7 @@ Replicas = Annotated[int, Field(ge=1, le=100)]
 Gpus = Annotated[int, Field(ge=0, le=16)]
 
 
-class _Spec(BaseModel):
+class _Spec(DarwinBody):
     model_config = ConfigDict(extra="forbid")
 
 
@@ -195,7 +195,7 @@ def spec_of(config: InfraConfig) -> ServeConfig:
     )
 
 
-class InfraConfigCreate(BaseModel):
+class InfraConfigCreate(DarwinBody):
     """POST infra-config: exactly one of the two shapes, matching the serve's type."""
 
     model_config = ConfigDict(
@@ -212,7 +212,7 @@ class InfraConfigCreate(BaseModel):
         return self
 
 
-class InfraConfigPatch(BaseModel):
+class InfraConfigPatch(DarwinBody):
     """PATCH infra-config: any subset of the shape; absent or null fields keep their value."""
 
     model_config = ConfigDict(
@@ -229,12 +229,12 @@ class InfraConfigPatch(BaseModel):
         return self
 
 
-class ScalingLadderStep(BaseModel):
+class ScalingLadderStep(DarwinBody):
     load: float = Field(ge=0, description="ongoing requests per replica from which this applies")
     replicas: Replicas
 
 
-class ScalingConfig(BaseModel):
+class ScalingConfig(DarwinBody):
     """Darwin's scaling-config, applied to every infra config (and running deployment)."""
 
     model_config = ConfigDict(
