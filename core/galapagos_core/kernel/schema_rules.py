@@ -46,10 +46,11 @@ def exactly_one_of(*names: str) -> Callable[[JsonDict], None]:
 
 
 def when(field: str, value: Any, then: Rule, otherwise: Rule) -> Callable[[JsonDict], None]:
-    """``then`` applies when ``field`` is ``value`` or absent (its default), else ``otherwise``."""
+    """``then`` applies when ``field`` is ``value`` or absent (its default; null counts as
+    absent, as in Darwin's bodies), else ``otherwise``."""
 
     def extend(schema: JsonDict) -> None:
-        schema["if"] = {"properties": {field: {"const": value}}}
+        schema["if"] = {"properties": {field: {"anyOf": [{"const": value}, {"type": "null"}]}}}
         schema["then"] = then(schema)
         schema["else"] = otherwise(schema)
 
