@@ -225,7 +225,7 @@ async def kserve_pass(workloads: int, data: Path) -> None:
     from tortoise import Tortoise
 
     from galapagos_core.catalog.clusters import ClusterService, kubeconfig_context
-    from galapagos_core.deployments.workload_spec import workload_spec
+    from galapagos_core.deployments.workload_spec import AppOptions, workload_spec
     from galapagos_core.kernel import database
     from galapagos_core.kernel.config import load_settings
     from galapagos_core.kernel.kubernetes import KubeClients
@@ -294,9 +294,9 @@ async def kserve_pass(workloads: int, data: Path) -> None:
         rows = []
         for s in serves:
             d = by_serve[s.id]
-            spec = workload_spec(s, env, artifacts[s.id], _config(s, env), d.id, {}).model_copy(
-                update={"project": "bench"}
-            )
+            spec = workload_spec(
+                s, env, artifacts[s.id], _config(s, env), d.id, {}, AppOptions()
+            ).model_copy(update={"project": "bench"})
             rows.append(
                 Workload(
                     environment=env,

@@ -69,6 +69,9 @@ class Artifact(Entity):
     package_sha256 = fields.CharField(max_length=64, null=True)
     package_size = fields.BigIntField(null=True)
     import_path = fields.CharField(max_length=255, null=True)
+    # What a package needs installed (requirements.txt or pyproject.toml dependencies);
+    # nullable so that SQLite adds the column in place instead of rebuilding the table.
+    requirements: list[str] | None = fields.JSONField(null=True)
     model_uri = fields.CharField(max_length=1024, null=True)
     model_format = fields.CharEnumField(ModelFormat, max_length=16, null=True)
     source = fields.CharField(max_length=1024, null=True)

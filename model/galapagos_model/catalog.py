@@ -32,6 +32,8 @@ class Serve(Entity):
     # How many deployments the serve has had: the history page's total without a COUNT
     # over them. Bumped in the transaction that records each deployment.
     deployment_count = fields.IntField(default=0)
+    # The route that says the app answers; None: /healthcheck where the app has one.
+    health_path = fields.CharField(max_length=255, null=True)
 
     api_configs: fields.ReverseRelation[ApiServeInfraConfig]
     workflow_configs: fields.ReverseRelation[WorkflowServeInfraConfig]

@@ -85,6 +85,7 @@ class ArtifactKind(StrEnum):
 class ModelFormat(StrEnum):
     SKLEARN = "sklearn"
     XGBOOST = "xgboost"
+    LIGHTGBM = "lightgbm"
     ONNX = "onnx"
     HUGGINGFACE = "huggingface"
     MLFLOW = "mlflow"

@@ -1,11 +1,17 @@
-"""The generic model server: one Ray Serve deployment, named ``model``, that serves either a
-model file (``model_uri`` + ``model_format``) or a Python callable from a package
-(``target``, e.g. ``main:Model``). The platform deploys it with ``import_path
-galapagos_runtime.serving:build_app`` and these as ``args``.
+"""The generic model server: an ASGI app around one model (an object with ``predict``, or a
+callable), speaking three dialects on every model:
 
-Requests: ``POST`` a JSON body. Objects with ``predict`` receive ``body["instances"]`` (or the
-body) and answer ``{"predictions": [...]}``; other callables receive the body and answer
-whatever they return.
+- Darwin's runtime: ``GET /healthcheck``; ``POST /predict`` with ``{"features": {...}}`` (one
+  row as ``name: value``, or columns as ``name: [values]``, or a list of rows) answers
+  ``{"scores": [...]}``;
+- KServe V1: ``GET /v1/models/{name}``, ``POST /v1/models/{name}:predict`` with
+  ``{"instances": [...]}`` answers ``{"predictions": [...]}``;
+- the Open Inference Protocol V2: ``GET /v2/health/live``, ``/v2/health/ready``,
+  ``/v2/models/{name}``, ``/v2/models/{name}/ready``, ``POST /v2/models/{name}/infer``;
+
+and ``POST /`` as before: ``{"instances": [...]}`` (or the body) answers
+``{"predictions": [...]}`` for a model, whatever the callable returns otherwise.
+Predictions run in a worker thread: the replica's event loop keeps taking requests.
 """
 
 from __future__ import annotations
@@ -13,36 +19,159 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from ray import serve
-from ray.serve import Application
+from starlette.applications import Starlette
 from starlette.requests import Request
-
-from galapagos_runtime.loading import load_callable, load_model
-
-
-def _plain(value: Any) -> Any:
-    return value.tolist() if hasattr(value, "tolist") else value
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
 
-@serve.deployment(name="model")
-class ModelServer:
-    def __init__(self, source: dict[str, Any]) -> None:
-        if source.get("model_uri"):
-            self.model = load_model(source["model_uri"], source.get("model_format", "sklearn"))
-        else:
-            self.model = load_callable(source["target"])
+def plain(value: Any) -> Any:
+    """Predictions as JSON can carry them (numpy arrays, pandas objects → lists)."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if hasattr(value, "to_dict"):
+        return value.to_dict(orient="records")
+    return value
 
-    async def __call__(self, request: Request) -> Any:
-        body = await request.json() if await request.body() else {}
-        return await asyncio.to_thread(self.predict, body)
 
-    def predict(self, body: Any) -> Any:
+def _rows(features: Any) -> tuple[list[str] | None, list[list[Any]]]:
+    """Darwin's features as (column names, rows)."""
+    if isinstance(features, dict):
+        names = list(features)
+        values = list(features.values())
+        if values and all(isinstance(v, list) for v in values):
+            return names, [list(row) for row in zip(*values, strict=True)]
+        return names, [values]
+    if isinstance(features, list) and features and isinstance(features[0], dict):
+        names = list(features[0])
+        return names, [[row.get(name) for name in names] for row in features]
+    return None, features if isinstance(features, list) else [features]
+
+
+def _frame(names: list[str] | None, rows: list[list[Any]]) -> Any:
+    """A DataFrame when the model knows its columns by name (sklearn's ``feature_names_in_``,
+    MLflow's signature), else the rows."""
+    if names is None:
+        return rows
+    try:
+        import pandas
+    except ImportError:
+        return rows
+    return pandas.DataFrame(rows, columns=names)
+
+
+class ModelEndpoints:
+    def __init__(self, model: Any, name: str) -> None:
+        self.model = model
+        self.name = name
+
+    def predict(self, instances: Any) -> Any:
+        if hasattr(self.model, "predict"):
+            return plain(self.model.predict(instances))
+        return plain(self.model(instances))
+
+    async def _run(self, instances: Any) -> Any:
+        return await asyncio.to_thread(self.predict, instances)
+
+    async def health(self, request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def darwin_predict(self, request: Request) -> Response:
+        body = await request.json()
+        features = body.get("features") if isinstance(body, dict) else None
+        if features is None:
+            return JSONResponse({"error": 'send {"features": {...}}'}, status_code=400)
+        return JSONResponse({"scores": await self._run(_frame(*_rows(features)))})
+
+    async def v1_model(self, request: Request) -> Response:
+        return JSONResponse({"name": self.name, "ready": True})
+
+    async def v1_predict(self, request: Request) -> Response:
+        body = await request.json()
+        if not isinstance(body, dict) or "instances" not in body:
+            return JSONResponse({"error": 'send {"instances": [...]}'}, status_code=400)
+        return JSONResponse({"predictions": await self._run(body["instances"])})
+
+    async def ready(self, request: Request) -> Response:
+        return JSONResponse({"ready": True})
+
+    async def v2_model(self, request: Request) -> Response:
+        return JSONResponse({"name": self.name, "versions": [], "platform": "galapagos"})
+
+    async def v2_infer(self, request: Request) -> Response:
+        body = await request.json()
+        inputs = body.get("inputs") if isinstance(body, dict) else None
+        if not inputs:
+            return JSONResponse({"error": 'send {"inputs": [...]}'}, status_code=400)
+        tensor = inputs[0]
+        data, shape = tensor.get("data", []), tensor.get("shape") or []
+        width = shape[-1] if len(shape) > 1 else 0
+        rows = [data[i : i + width] for i in range(0, len(data), width)] if width else data
+        outputs = await self._run(rows)
+        flat = outputs if isinstance(outputs, list) else [outputs]
+        return JSONResponse(
+            {
+                "model_name": self.name,
+                "id": body.get("id"),
+                "outputs": [
+                    {
+                        "name": "predict",
+                        "shape": [len(flat)],
+                        "datatype": _datatype(flat),
+                        "data": flat,
+                    }
+                ],
+            }
+        )
+
+    async def root(self, request: Request) -> Response:
+        raw = await request.body()
+        body = await request.json() if raw else {}
         if hasattr(self.model, "predict"):
             instances = body.get("instances", body) if isinstance(body, dict) else body
-            return {"predictions": _plain(self.model.predict(instances))}
-        return _plain(self.model(body))
+            return JSONResponse({"predictions": await self._run(instances)})
+        return JSONResponse(await asyncio.to_thread(lambda: plain(self.model(body))))
 
 
-def build_app(args: dict[str, Any]) -> Application:
-    """Ray Serve application builder: ``args`` as described above."""
-    return ModelServer.bind({k: v for k, v in args.items() if not k.startswith("_")})
+def _datatype(values: list[Any]) -> str:
+    if all(isinstance(v, bool) for v in values):
+        return "BOOL"
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        return "INT64"
+    if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+        return "FP64"
+    return "BYTES"
+
+
+class _ServiceRoot:
+    """The service URL itself (``…/iris``, no trailing slash) is the app's ``/``: clients
+    POST there, and a redirect would turn their POST into a GET."""
+
+    def __init__(self, app: Starlette) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"] == scope.get("root_path", ""):
+            scope = {**scope, "path": scope["path"] + "/"}
+        await self.app(scope, receive, send)
+
+
+def model_app(model: Any, name: str) -> _ServiceRoot:
+    """The three dialects (and ``POST /``) around ``model``."""
+    m = ModelEndpoints(model, name)
+    return _ServiceRoot(
+        Starlette(
+            routes=[
+                Route("/healthcheck", m.health, methods=["GET"]),
+                Route("/predict", m.darwin_predict, methods=["POST"]),
+                Route("/v1/models/{name}", m.v1_model, methods=["GET"]),
+                Route("/v1/models/{name}:predict", m.v1_predict, methods=["POST"]),
+                Route("/v2/health/live", m.ready, methods=["GET"]),
+                Route("/v2/health/ready", m.ready, methods=["GET"]),
+                Route("/v2/models/{name}", m.v2_model, methods=["GET"]),
+                Route("/v2/models/{name}/ready", m.ready, methods=["GET"]),
+                Route("/v2/models/{name}/infer", m.v2_infer, methods=["POST"]),
+                Route("/", m.root, methods=["POST"]),
+            ]
+        )
+    )

@@ -177,13 +177,16 @@ async def test_failed_start_keeps_the_previous_version_serving(
     repo = make_repo(tmp_path / "repo", {"main.py": MODEL.format(version="v1")})
     await _setup(api, admin)
     await _build(api, admin, repo, "v1")
-    await _build(api, admin, repo, "broken", import_path="main:Missing")
+    # An app that raises on import passes the build (it is never run there) and fails to start.
+    commit(repo, {"main.py": 'raise RuntimeError("boom at import")\n' + MODEL.format(version="x")})
+    await _build(api, admin, repo, "broken")
     good = await _deploy(api, admin, "v1")
     assert good["status"] == "ACTIVE"
 
     bad = await _deploy(api, admin, "broken")
     assert bad["status"] == "FAILED", bad
-    assert "Missing" in bad["error"]
+    assert "boom at import" in bad["error"]
+    assert "Traceback" in bad["error"]  # Ray's, as the app raised it
     assert await _predict(good["service_url"]) == ["v1"]
     status = await _ok(await api.get("/api/v1/serve/iris/status/local", headers=bearer(admin)))
     assert status["artifact_version"] == "v1"

@@ -68,7 +68,7 @@ async def test_stored_specs_name_packages_by_digest_after_migration_0005(
     factory: Factory,
 ) -> None:
     """Specs written before package links were signed kept the public URL; 0005 turns it
-    into the digest and recomputes the stored hash the way WorkloadSpec does."""
+    into the digest (and the stored hash with it)."""
     from types import SimpleNamespace
 
     from tortoise import connections
@@ -111,6 +111,47 @@ async def test_stored_specs_name_packages_by_digest_after_migration_0005(
     await workload.refresh_from_db()
     assert "package_url" not in workload.spec
     assert workload.spec["package_sha256"] == sha
-    assert workload.spec_hash == WorkloadSpec.model_validate(workload.spec).digest()
+    assert workload.spec_hash == migration._digest(workload.spec)  # not the stale one
+    assert WorkloadSpec.model_validate(workload.spec).package_sha256 == sha
     await deployment.refresh_from_db()
     assert deployment.spec["package_sha256"] == sha
+
+
+async def test_every_unique_rule_of_the_models_holds_in_the_database() -> None:
+    """Migrations must keep what the models promise: SQLite rebuilds a table for some
+    changes, and a rebuild that forgot a unique key would let duplicates in."""
+    from tortoise import connections
+
+    assert Tortoise.apps is not None
+    expected = set()
+    for model in Tortoise.apps.get_models_iterable():
+        meta = model._meta
+        column = {
+            name: meta.fields_db_projection.get(name) or meta.fields_db_projection[f"{name}_id"]
+            for name in meta.fields_map
+            if name in meta.fields_db_projection or f"{name}_id" in meta.fields_db_projection
+        }
+        for name, field in meta.fields_map.items():
+            if field.unique and not field.pk and name in meta.fields_db_projection:
+                expected.add((meta.db_table, frozenset([column[name]])))
+        for together in meta.unique_together:
+            expected.add((meta.db_table, frozenset(column[name] for name in together)))
+    client = connections.get("default")
+    actual = set()
+    if client.capabilities.dialect == "sqlite":
+        tables = {table for table, _ in expected}
+        for table in tables:
+            for index in await client.execute_query_dict(f"PRAGMA index_list({table})"):
+                if index["unique"]:
+                    info = await client.execute_query_dict(f"PRAGMA index_info({index['name']})")
+                    actual.add((table, frozenset(row["name"] for row in info)))
+    else:
+        rows = await client.execute_query_dict(
+            "SELECT table_name AS t, index_name AS i, column_name AS c FROM "
+            "information_schema.statistics WHERE table_schema = DATABASE() AND non_unique = 0"
+        )
+        grouped: dict[tuple[str, str], set[str]] = {}
+        for row in rows:
+            grouped.setdefault((row["t"], row["i"]), set()).add(row["c"])
+        actual = {(table, frozenset(columns)) for (table, _), columns in grouped.items()}
+    assert expected <= actual, sorted(expected - actual)

@@ -529,7 +529,10 @@ async def test_kuberay_apply_creates_a_valid_rayservice(
     assert app["runtime_env"]["working_dir"].startswith(f"http://cp/packages/{PACKAGE_SHA}.zip?")
     assert app["runtime_env"]["py_modules"] == [LINKS.url(RUNTIME_SHA)]
     assert app["runtime_env"]["env_vars"] == {"A": "1"}
-    assert app["deployments"][0]["autoscaling_config"]["max_replicas"] == 3
+    # The infra config sizes the ingress deployment, whatever the user's application is.
+    assert app["import_path"] == "galapagos_runtime.apps:build_app"
+    assert app["args"]["ingress"]["autoscaling_config"]["max_replicas"] == 3
+    assert "deployments" not in app  # no per-deployment overrides asked for
 
     cluster = rayservice["spec"]["rayClusterConfig"]
     assert cluster["enableInTreeAutoscaling"] is True
@@ -557,7 +560,7 @@ async def test_kuberay_on_demand_gpu_capacity(
     assert "spot" not in json.dumps(rayservice)
     assert pod["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == "1"
     [app] = serve_config(rayservice)["applications"]
-    assert app["deployments"][0]["ray_actor_options"]["num_gpus"] == 1
+    assert app["args"]["ingress"]["ray_actor_options"]["num_gpus"] == 1
 
 
 async def test_kuberay_reapply_merge_patches_and_delete_deletes(
@@ -577,7 +580,7 @@ async def test_kuberay_reapply_merge_patches_and_delete_deletes(
     [workers] = rayservice["spec"]["rayClusterConfig"]["workerGroupSpecs"]
     assert workers["replicas"] == 2
     [app] = serve_config(rayservice)["applications"]
-    assert app["deployments"][0]["num_replicas"] == 2
+    assert app["args"]["ingress"]["num_replicas"] == 2
 
     await kuberay.delete(kuberay_env, [first.name])
     assert [r.name for r in calls(kmock, kmock.action.DELETE)] == [first.name]

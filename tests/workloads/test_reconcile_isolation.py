@@ -8,7 +8,7 @@ import base64
 import datetime
 import os
 import tempfile
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from typing import Any
 
 import httpx
@@ -126,7 +126,9 @@ async def test_no_key_material_is_left_on_disk(settings: Settings) -> None:
 class _Hanging:
     """A backend whose cluster never answers."""
 
-    async def observe(self, environment: Environment) -> dict[str, Observed]:
+    async def observe(
+        self, environment: Environment, probe: Collection[str] = ()
+    ) -> dict[str, Observed]:
         await asyncio.sleep(3600)
         return {}
 

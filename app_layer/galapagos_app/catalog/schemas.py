@@ -18,6 +18,7 @@ class ServeRead(ReadModel):
     type: ServeType
     description: str
     space: str
+    health_path: str | None = None
     created_by: str | None
     created_at: Timestamp
     updated_at: Timestamp

@@ -21,6 +21,7 @@ def serve_read(serve: Serve) -> ServeRead:
         type=serve.type,
         description=serve.description,
         space=serve.project.name,
+        health_path=serve.health_path,
         created_by=serve.created_by.username if serve.created_by else None,
         created_at=serve.created_at,
         updated_at=serve.updated_at,

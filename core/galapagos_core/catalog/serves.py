@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from typing import Annotated
+
+from pydantic import BaseModel, Field, StringConstraints
 from tortoise.exceptions import IntegrityError
 
 from galapagos_core.catalog.errors import project_not_found, serve_not_found
@@ -21,16 +23,24 @@ from galapagos_model.queries import serves as serve_queries
 from galapagos_model.queries.paging import Page, PageRequest
 from galapagos_model.queries.serves import ServeAccess
 
+HealthPath = Annotated[
+    str,
+    StringConstraints(max_length=255, pattern=r"^/[!-~]*$"),
+    Field(description="the route that says the app answers (default: /healthcheck if it has one)"),
+]
+
 
 class ServeCreate(DarwinBody):
     name: ResourceName
     type: ServeType
     space: ResourceName = Field(description="the project (Darwin's space); created if new")
     description: str = Field("", max_length=2000)
+    health_path: HealthPath | None = None
 
 
 class ServeUpdate(BaseModel):
     description: str | None = Field(None, max_length=2000)
+    health_path: HealthPath | None = None
 
 
 async def visible_serve(actor: Actor, name: str, required: ProjectRole) -> Serve:
@@ -67,6 +77,7 @@ async def register_serve(actor: Actor, spec: ServeCreate) -> Serve:
             name=spec.name,
             type=spec.type,
             description=spec.description,
+            health_path=spec.health_path,
             created_by=creator,
         )
     except IntegrityError:
@@ -106,9 +117,12 @@ class ServeService:
     @transactional
     async def update(self, actor: Actor, name: str, spec: ServeUpdate) -> Serve:
         serve = await visible_serve(actor, name, ProjectRole.EDITOR)
-        before = {"description": serve.description}
-        if spec.description is not None:
-            await serve_queries.describe_serve(serve, spec.description)
+        before = {"description": serve.description, "health_path": serve.health_path}
+        await serve_queries.describe_serve(
+            serve,
+            serve.description if spec.description is None else spec.description,
+            serve.health_path if spec.health_path is None else spec.health_path,
+        )
         await audit.record(
             actor,
             "serve.update",
@@ -117,7 +131,7 @@ class ServeService:
             resource_name=name,
             project=serve.project.name,
             before=before,
-            after={"description": serve.description},
+            after={"description": serve.description, "health_path": serve.health_path},
         )
         return serve
 

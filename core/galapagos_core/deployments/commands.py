@@ -18,7 +18,7 @@ from galapagos_core.catalog.environments import environment_named
 from galapagos_core.catalog.serves import visible_serve
 from galapagos_core.deployments.env_secrets import EnvSecrets
 from galapagos_core.deployments.specs import DeployRequest, RollbackRequest
-from galapagos_core.deployments.workload_spec import service_url, workload_spec
+from galapagos_core.deployments.workload_spec import AppOptions, service_url, workload_spec
 from galapagos_core.infra.service import api_config_of
 from galapagos_core.infra.specs import spec_of
 from galapagos_core.kernel import audit
@@ -67,12 +67,22 @@ class DeploymentService:
         environment = await environment_named(request.env)
         artifact = await artifact_of(serve.id, serve.name, request.artifact_version)
         options = request.api_serve_deployment_config
+        app = None
+        if options is not None and (options.args is not None or options.deployments is not None):
+            app = AppOptions(
+                options.args or {},
+                {
+                    name: values.model_dump(exclude_none=True)
+                    for name, values in (options.deployments or {}).items()
+                },
+            )
         return await self.start(
             actor,
             serve,
             environment,
             artifact,
             env_vars=(options.environment_variables if options else None),
+            app=app,
             idempotency_key=idempotency_key,
         )
 
@@ -84,6 +94,7 @@ class DeploymentService:
         artifact: Artifact,
         *,
         env_vars: dict[str, str] | None = None,
+        app: AppOptions | None = None,
         idempotency_key: str | None = None,
         rollback_of: Deployment | None = None,
         action: str = "deploy",
@@ -103,13 +114,17 @@ class DeploymentService:
                 backend=environment.backend.value,
             )
         config = await api_config_of(serve, environment)
-        if env_vars is None:
-            # As Darwin does: without a deploy config, the last deployment's variables carry over.
+        if env_vars is None or app is None:
+            # As Darwin does: without a deploy config, the last deployment's settings carry over.
             active = await deployment_queries.active_for(serve.id, environment.id)
-            env_vars = self.env.of(active.deployment) if active else {}
+            last = active.deployment if active else None
+            if env_vars is None:
+                env_vars = self.env.of(last) if last else {}
+            if app is None:
+                app = AppOptions.of(last.spec) if last else AppOptions()
         deployment_id = uuid7()  # the secrets and the spec are bound to it
         sealed = self.env.seal(deployment_id, env_vars)
-        spec = workload_spec(serve, environment, artifact, config, deployment_id, sealed)
+        spec = workload_spec(serve, environment, artifact, config, deployment_id, sealed, app)
         try:
             deployment = await deployment_queries.create_deployment(
                 id=deployment_id,
@@ -247,6 +262,7 @@ class DeploymentService:
             environment,
             artifact,
             env_vars=self.env.of(target) if target else None,
+            app=AppOptions.of(target.spec) if target else None,
             rollback_of=target,
             action="rollback",
         )
@@ -264,5 +280,6 @@ class DeploymentService:
             environment,
             active.deployment.artifact,
             env_vars=self.env.of(active.deployment),
+            app=AppOptions.of(active.deployment.spec),
             action="redeploy",
         )

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from pydantic import (
     BaseModel,
     BeforeValidator,
+    ConfigDict,
     Field,
     WithJsonSchema,
     model_validator,
@@ -51,10 +52,51 @@ EnvVars = Annotated[
 ]
 
 
+class ActorOptions(DarwinBody):
+    """Ray's ``ray_actor_options`` for one deployment's replicas."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    num_cpus: float | None = Field(None, ge=0, le=64)
+    num_gpus: float | None = Field(None, ge=0, le=16)
+    memory: int | None = Field(None, ge=0, le=512 * 1024**3, description="bytes")
+    resources: dict[Annotated[str, Field(max_length=64)], float] | None = Field(None, max_length=16)
+
+
+class ServeDeploymentOptions(DarwinBody):
+    """Serve options for one deployment of a user's application, in Ray's own shape; they
+    win over what the code and the infra config say."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    num_replicas: Replicas | None = None
+    max_ongoing_requests: int | None = Field(None, ge=1, le=10_000)
+    autoscaling_config: FreeForm | None = None
+    ray_actor_options: ActorOptions | None = None
+    user_config: FreeForm | None = None
+
+
+DEPLOYMENT_NAME = r"^[A-Za-z0-9_.-]{1,64}$"
+
+
 class ApiServeDeploymentConfig(DarwinBody):
     deployment_strategy: Strategy | None = None
     deployment_strategy_config: FreeForm | None = None
     environment_variables: EnvVars | None = None
+    args: FreeForm | None = Field(
+        None, description="arguments of the package's Serve application builder"
+    )
+    deployments: (
+        Annotated[
+            dict[Annotated[str, Field(pattern=DEPLOYMENT_NAME)], ServeDeploymentOptions],
+            Field(max_length=32),
+        ]
+        | None
+    ) = Field(
+        None,
+        description="Serve options per deployment name of the user's application",
+        json_schema_extra={"propertyNames": {"pattern": DEPLOYMENT_NAME}},
+    )
 
 
 class WorkflowServeDeploymentConfig(DarwinBody):

@@ -4,6 +4,8 @@ serve, the artifact and the infra config, and the URL the serve answers at."""
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
+from typing import Any
 from uuid import UUID
 
 from galapagos_core.kernel.config import RaySettings
@@ -15,6 +17,20 @@ from galapagos_model.enums import EnvironmentBackend
 from galapagos_model.infra import ApiServeInfraConfig
 
 
+@dataclass(frozen=True)
+class AppOptions:
+    """What a deploy asks of the user's Serve application: its builder's arguments and Serve
+    options per deployment (carried over to later deploys, like environment variables)."""
+
+    args: dict[str, Any] = field(default_factory=dict)
+    deployments: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, stored_spec: dict[str, Any]) -> AppOptions:
+        """Those a recorded deployment ran with."""
+        return cls(stored_spec.get("app_args") or {}, stored_spec.get("deployment_options") or {})
+
+
 def workload_spec(
     serve: Serve,
     environment: Environment,
@@ -22,9 +38,13 @@ def workload_spec(
     config: ApiServeInfraConfig,
     deployment_id: UUID,
     env_vars: dict[str, str],
+    app: AppOptions,
 ) -> WorkloadSpec:
-    """The spec of ``deployment_id`` (``env_vars`` as stored: secret values sealed)."""
+    """The spec of ``deployment_id`` (``env_vars`` as stored: secret values sealed). The
+    package's requirements are installed where it runs, unless the environment's image has
+    them (``environment_configs.install_requirements: false``)."""
     low, high, target = scaled_replicas(config)
+    install = environment.env_configs.get("install_requirements", True) is not False
     return WorkloadSpec(
         name=resource_name(serve.name),
         project=serve.project.name,
@@ -48,6 +68,10 @@ def workload_spec(
         gpu_type=config.gpu_type,
         node_capacity=config.node_capacity_type,
         env_vars=env_vars,
+        pip=list(artifact.requirements or []) if install else [],
+        app_args=app.args,
+        deployment_options=app.deployments,
+        health_path=serve.health_path,
     )
 
 

@@ -153,6 +153,8 @@ class ReconcileSettings(BaseModel):
     environment_timeout_seconds: float = Field(150, gt=0)
     lease_seconds: float = Field(60, ge=1)
     parallel_environments: int = Field(8, ge=1, le=256)
+    # A rollout whose app runs but whose health route keeps failing fails after this.
+    health_timeout_seconds: float = Field(60, gt=0)
     wait_timeout_seconds: float = Field(300, gt=0)  # the longest ?wait=true may block
     cluster_check_seconds: float = Field(30, gt=0)
 

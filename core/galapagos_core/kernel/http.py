@@ -73,3 +73,13 @@ class HttpClient:
                     raise HttpError(method, url, response.status, "answer is not JSON") from None
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise HttpError(method, url, None, type(exc).__name__) from exc
+
+    async def probe(self, url: str, *, seconds: float = 5.0) -> tuple[int | None, str]:
+        """GET ``url`` once: its status and the start of its body, or (None, why) when
+        nothing answered. For health checks: no retries, a short deadline."""
+        try:
+            limit = aiohttp.ClientTimeout(total=seconds)
+            async with self.session.get(url, timeout=limit) as response:
+                return response.status, (await response.text())[:500]
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            return None, type(exc).__name__

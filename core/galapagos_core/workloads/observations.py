@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from uuid import UUID
 
 from tortoise.transactions import in_transaction
 
 from galapagos_core.kernel import audit
 from galapagos_core.kernel.actor import Actor
-from galapagos_core.workloads.spec import Observed, WorkloadSpec
+from galapagos_core.workloads.spec import Observed, digest_of
 from galapagos_model.deployments import Workload
 from galapagos_model.enums import DeploymentStatus, DesiredState, WorkloadState
 from galapagos_model.queries import deployments as deployment_queries
@@ -27,6 +28,24 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+class HealthWatch:
+    """Since when each workload's current spec has been running without its health route
+    answering: a rollout that stays unhealthy longer than ``timeout`` seconds fails. Kept in
+    memory: a reconciler taking over starts the clock again."""
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self._since: dict[tuple[UUID, str], datetime] = {}
+
+    def overdue(self, workload: Workload, digest: str, now: datetime) -> bool:
+        since = self._since.setdefault((workload.id, digest), now)
+        return (now - since).total_seconds() > self.timeout
+
+    def healthy(self, workload: Workload) -> None:
+        for key in [key for key in self._since if key[0] == workload.id]:
+            del self._since[key]
+
+
 def settled(workload: Workload, seen: Observed | None) -> bool:
     """The observation changes nothing the database holds."""
     if workload.deployment.status.in_flight:
@@ -35,7 +54,8 @@ def settled(workload: Workload, seen: Observed | None) -> bool:
         return seen is None and workload.current_state == WorkloadState.UNDEPLOYED
     return (
         seen is not None
-        and seen.spec_hash == workload.spec_hash
+        and seen.unhealthy is None
+        and seen.spec_hash == digest_of(workload.spec)
         and seen.state == workload.current_state
         and (seen.url or workload.url) == workload.url
     )
@@ -53,7 +73,7 @@ async def record_applied(workloads: list[Workload]) -> None:
         )
 
 
-async def record(workload: Workload, seen: Observed | None) -> None:
+async def record(workload: Workload, seen: Observed | None, health: HealthWatch) -> None:
     """Record what the backend shows of ``workload`` (``seen``: nothing there)."""
     async with in_transaction():
         current = await workload_queries.locked_workload(workload.id)
@@ -63,23 +83,25 @@ async def record(workload: Workload, seen: Observed | None) -> None:
         if current.desired_state == DesiredState.UNDEPLOYED:
             await workload_queries.record_gone(current, now)
             return
-        if seen is None or seen.spec_hash != current.spec_hash:
+        digest = digest_of(current.spec)
+        if seen is None or seen.spec_hash != digest:
             await workload_queries.record_applying(current, now)
             await deployment_queries.start_deploying(current.deployment)
             return
-        failed = seen.state == WorkloadState.FAILED
+        state, error = seen.state, seen.message if seen.state == WorkloadState.FAILED else None
+        if seen.unhealthy is not None:  # running, not answering (yet)
+            overdue = health.overdue(current, digest, now)
+            state = WorkloadState.FAILED if overdue else WorkloadState.DEPLOYING
+            error = f"the health check keeps failing: {seen.unhealthy}"
+        else:
+            health.healthy(current)
         await workload_queries.record_seen(
-            current,
-            seen.state,
-            url=seen.url,
-            external_id=seen.external_id,
-            error=seen.message if failed else None,
-            at=now,
+            current, state, url=seen.url, external_id=seen.external_id, error=error, at=now
         )
-        if seen.state == WorkloadState.READY:
+        if state == WorkloadState.READY:
             await _activate(current, seen.url or current.url)
-        elif failed:
-            await _fail(current, seen.message or "the backend reported a failure")
+        elif state == WorkloadState.FAILED:
+            await _fail(current, error or "the backend reported a failure")
 
 
 async def _activate(workload: Workload, url: str | None) -> None:
@@ -107,8 +129,7 @@ async def _fail(workload: Workload, message: str) -> None:
     active = await deployment_queries.active_for(workload.serve_id, workload.environment_id)
     if active is not None:
         restored = active.deployment
-        spec_hash = WorkloadSpec.model_validate(restored.spec).digest()
-        await workload_queries.restore(workload, restored, restored.spec, spec_hash)
+        await workload_queries.restore(workload, restored, restored.spec, digest_of(restored.spec))
     else:
         await workload_queries.retire(workload.environment_id, workload.serve_id)
     await _audit(

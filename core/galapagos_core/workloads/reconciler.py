@@ -23,7 +23,7 @@ from typing import Any
 
 from galapagos_core.kernel.config import ReconcileSettings
 from galapagos_core.kernel.loops import Wakeup, every, owner_id
-from galapagos_core.workloads.observations import record, record_applied, settled
+from galapagos_core.workloads.observations import HealthWatch, record, record_applied, settled
 from galapagos_core.workloads.spec import BackendError, WorkloadBackend, WorkloadSpec
 from galapagos_model.catalog import Environment
 from galapagos_model.enums import ClusterStatus, DesiredState
@@ -70,6 +70,7 @@ class Reconciler:
         self.owner = owner_id()
         self._slots = asyncio.Semaphore(settings.parallel_environments)
         self._running: dict[uuid.UUID, asyncio.Task[bool]] = {}
+        self.health = HealthWatch(settings.health_timeout_seconds)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Start a pass for each environment every interval (at once when rung), unless its
@@ -156,7 +157,9 @@ class Reconciler:
             return  # nothing to run: do not start a local Ray just to look
         try:
             backend = await self.backend_for(environment)
-            observed = await backend.observe(environment)
+            # Rollouts in flight must answer their health route before they count as ready.
+            rolling = [w.name for w in workloads if w.deployment.status.in_flight]
+            observed = await backend.observe(environment, rolling)
         except Exception as exc:
             raise Unreachable(str(exc)) from exc
         wanted = {w.name: w for w in workloads}
@@ -186,4 +189,4 @@ class Reconciler:
             seen = observed.get(workload.name)
             if workload.name in applied or settled(workload, seen):
                 continue  # nothing new to record: no transaction
-            await record(workload, seen)
+            await record(workload, seen, self.health)

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from pydantic import BaseModel, PrivateAttr, model_validator
+from pydantic import BaseModel, PrivateAttr
 
 from galapagos_model.catalog import Environment
 from galapagos_model.enums import ArtifactKind, NodeCapacityType, WorkloadState
@@ -41,16 +42,15 @@ class WorkloadSpec(BaseModel):
     node_capacity: NodeCapacityType = NodeCapacityType.SPOT
     # As stored: values of secret-looking names are sealed (galapagos_core.kernel.secrets).
     env_vars: dict[str, str] = {}
+    # The package's requirements, installed where it runs (empty: the image has them).
+    pip: list[str] = []
+    # What the deploy asked of the user's application: its builder's arguments, and Serve
+    # options per deployment name (Ray's own shape; they win over the infra config's).
+    app_args: dict[str, Any] = {}
+    deployment_options: dict[str, dict[str, Any]] = {}
+    # The route that says the app answers (None: /healthcheck where the app has one).
+    health_path: str | None = None
     _opened_env: dict[str, str] | None = PrivateAttr(default=None)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _from_package_url(cls, data: Any) -> Any:
-        """Specs stored before links were signed named the package by its public URL."""
-        if isinstance(data, dict) and data.get("package_url") and not data.get("package_sha256"):
-            name = str(data["package_url"]).rsplit("/", 1)[-1]
-            data = {**data, "package_sha256": name.removesuffix(".zip")}
-        return data
 
     def with_opened_env(self, values: dict[str, str]) -> WorkloadSpec:
         """A copy that renders ``values`` as its environment (the hash stays the stored one)."""
@@ -64,8 +64,9 @@ class WorkloadSpec(BaseModel):
         return self._opened_env if self._opened_env is not None else self.env_vars
 
     def digest(self) -> str:
-        """A stable hash of everything that should make the backend change."""
-        content = self.model_dump(mode="json", exclude={"deployment_id"})
+        """A stable hash of everything that should make the backend change. Fields at their
+        defaults are left out, so a field added later changes no running workload's hash."""
+        content = self.model_dump(mode="json", exclude={"deployment_id"}, exclude_defaults=True)
         return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
     def labels(self) -> dict[str, str]:
@@ -79,6 +80,11 @@ class WorkloadSpec(BaseModel):
         )
 
 
+def digest_of(stored: dict[str, Any]) -> str:
+    """The digest of a spec as stored (what the live object's marker is compared with)."""
+    return WorkloadSpec.model_validate(stored).digest()
+
+
 @dataclass(frozen=True)
 class Observed:
     """What the backend says about one managed object; ``live`` is the object as found."""
@@ -90,6 +96,8 @@ class Observed:
     url: str | None = None
     message: str | None = None
     external_id: str | None = None
+    # Running, but its health route did not answer 2xx: why (status and body).
+    unhealthy: str | None = None
 
 
 class BackendError(Exception):
@@ -99,8 +107,11 @@ class BackendError(Exception):
 class WorkloadBackend(Protocol):
     """Ray, KubeRay or KServe, for one environment."""
 
-    async def observe(self, environment: Environment) -> dict[str, Observed]:
-        """Every object this platform manages there (found by label), by name."""
+    async def observe(
+        self, environment: Environment, probe: Collection[str] = ()
+    ) -> dict[str, Observed]:
+        """Every object this platform manages there (found by label), by name; those named in
+        ``probe`` have their health route asked where the backend can reach it."""
 
     def matches(self, environment: Environment, spec: WorkloadSpec, observed: Observed) -> bool:
         """Whether the live object still is what ``spec`` renders to (no drift)."""

@@ -78,16 +78,28 @@ async def serve_for_update(serve_id: UUID) -> Serve | None:
 
 
 async def create_serve(
-    *, project: Project, name: str, type: ServeType, description: str, created_by: User | None
+    *,
+    project: Project,
+    name: str,
+    type: ServeType,
+    description: str,
+    health_path: str | None,
+    created_by: User | None,
 ) -> Serve:
     return await Serve.create(
-        project=project, name=name, type=type, description=description, created_by=created_by
+        project=project,
+        name=name,
+        type=type,
+        description=description,
+        health_path=health_path,
+        created_by=created_by,
     )
 
 
-async def describe_serve(serve: Serve, description: str) -> None:
-    serve.description = description
-    await serve.save(update_fields=["description", "updated_at"])
+async def describe_serve(serve: Serve, description: str, health_path: str | None) -> None:
+    """What the serve says about itself: its description, and the route that says it answers."""
+    serve.description, serve.health_path = description, health_path
+    await serve.save(update_fields=["description", "health_path", "updated_at"])
 
 
 async def delete_serve(serve: Serve) -> None:

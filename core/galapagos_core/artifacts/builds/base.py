@@ -36,6 +36,7 @@ class Built:
     package_sha256: str | None = None
     package_size: int | None = None
     import_path: str | None = None
+    requirements: list[str] = field(default_factory=list)
     logs: list[str] = field(default_factory=list)
 
 

@@ -20,6 +20,7 @@ from galapagos_core.artifacts.builds.git import (
     local_remote,
     redact_url,
 )
+from galapagos_core.artifacts.builds.inspection import check_import_path, requirements
 from galapagos_core.artifacts.builds.store import PackageStore
 from galapagos_core.kernel.boundaries import LocalPaths, OutboundGuard
 from galapagos_core.kernel.errors import PermissionDenied
@@ -95,6 +96,13 @@ class LocalBuilder:
                 raise BuildFailure(f"source folder {job.source} does not exist")
             logs.append(f"reading folder {job.source}")
         root = _subfolder(checkout, job.file_path)
+        import_path = job.import_path or self.default_import_path
+        if job.import_path is not None:  # named by the user: it must be there
+            module = check_import_path(root, import_path)
+            logs.append(f"{import_path}: {module} defines it")
+        needs = requirements(root)
+        if needs:
+            logs.append(f"requirements: {', '.join(needs)}")
         names = await git.tracked_files(root)
         package, peak_mib = await self._package(root, names, workdir / "package.zip", job.file_path)
         await self.store.put(package.path, package.sha256)
@@ -106,7 +114,8 @@ class LocalBuilder:
             kind=ArtifactKind.PACKAGE,
             package_sha256=package.sha256,
             package_size=package.size,
-            import_path=job.import_path or self.default_import_path,
+            import_path=import_path,
+            requirements=needs,
             logs=logs,
         )
 

@@ -230,6 +230,7 @@ class BuildWorker:
                     package_sha256=built.package_sha256,
                     package_size=built.package_size,
                     import_path=built.import_path,
+                    requirements=built.requirements,
                     source=held.source,
                     branch=held.branch,
                     file_path=held.file_path,

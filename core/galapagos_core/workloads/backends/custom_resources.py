@@ -4,6 +4,7 @@ label (one list call per pass), created, merge-patched and deleted with kubernet
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,7 +89,10 @@ class CustomResourceBackend:
             raise BackendError(f"environment '{environment.name}' has no cluster")
         return client.CustomObjectsApi(await self.clients.for_cluster(environment.cluster))
 
-    async def observe(self, environment: Environment) -> dict[str, Observed]:
+    async def observe(
+        self, environment: Environment, probe: Collection[str] = ()
+    ) -> dict[str, Observed]:
+        """The custom resources' own status is their readiness (Kubernetes probes them)."""
         api = await self._api(environment)
         selector = (
             f"{MANAGED_BY}=galapagos,galapagos.io/environment={label_value(environment.name)}"

@@ -2,13 +2,15 @@
 
 ``PUT`` replaces the whole set of applications, so every write merges ours into what is
 deployed, leaving applications the platform does not manage untouched. Each application is
-the generic model server (``galapagos_runtime.serving:build_app``) with the package as its
-``working_dir`` and the runtime as a ``py_module``; ``args._galapagos`` marks it as ours.
+built by ``galapagos_runtime.apps:build_app`` from the user's import path (their own Serve
+application, an ASGI app, or plain Python in the generic model server), with the package as
+its ``working_dir`` and the runtime as a ``py_module``; ``args._galapagos`` marks it as ours.
+A rollout is ready when Ray runs it and its health route answers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from typing import Any
 
 from galapagos_core.artifacts.links import PackageLinks
@@ -18,7 +20,8 @@ from galapagos_model.catalog import Environment
 from galapagos_model.enums import ArtifactKind, WorkloadState
 
 MARKER = "_galapagos"
-RUNTIME_IMPORT_PATH = "galapagos_runtime.serving:build_app"
+RUNTIME_IMPORT_PATH = "galapagos_runtime.apps:build_app"
+DEFAULT_HEALTH_PATH = "/healthcheck"  # Darwin's template answers it
 _STATES = {
     "RUNNING": WorkloadState.READY,
     "DEPLOYING": WorkloadState.DEPLOYING,
@@ -54,41 +57,60 @@ def render(
 ) -> dict[str, Any]:
     """The Serve application config for ``spec``: packages (the runtime's and the user's)
     come as signed links the cluster fetches."""
-    args: dict[str, Any] = {MARKER: {"spec_hash": spec.digest(), "labels": spec.labels()}}
+    args: dict[str, Any] = {
+        MARKER: {
+            "spec_hash": spec.digest(),
+            "labels": spec.labels(),
+            "health_path": spec.health_path,
+        },
+        "name": spec.serve,
+        "ingress": _ingress_options(spec, default_cpus),
+    }
     runtime_env: dict[str, Any] = {"py_modules": [links.url(runtime_sha256)]}
     if spec.artifact_kind == ArtifactKind.PACKAGE:
         assert spec.package_sha256 is not None
         args["target"] = spec.import_path
         runtime_env["working_dir"] = links.url(spec.package_sha256)
+        if spec.app_args:
+            args["args"] = spec.app_args
     else:
-        args["model_uri"] = spec.model_uri
-        args["model_format"] = spec.model_format
+        args["model"] = {"uri": spec.model_uri, "format": spec.model_format}
     if spec.environment_values:
         runtime_env["env_vars"] = spec.environment_values
-    deployment: dict[str, Any] = {
-        "name": "model",
-        "ray_actor_options": {
-            "num_cpus": spec.cpus or default_cpus,
-            "memory": int(spec.memory_gib * 1024**3),
-            "num_gpus": spec.gpus,
-        },
-    }
-    if spec.min_replicas == spec.max_replicas:
-        deployment["num_replicas"] = spec.min_replicas
-    else:
-        deployment["autoscaling_config"] = {
-            "min_replicas": spec.min_replicas,
-            "max_replicas": spec.max_replicas,
-            "target_ongoing_requests": spec.autoscaling_target or 2,
-        }
-    return {
+    if spec.pip:
+        runtime_env["pip"] = spec.pip
+    application: dict[str, Any] = {
         "name": spec.name,
         "route_prefix": spec.route_prefix,
         "import_path": RUNTIME_IMPORT_PATH,
         "args": args,
         "runtime_env": runtime_env,
-        "deployments": [deployment],
     }
+    if spec.deployment_options:
+        application["deployments"] = [
+            {**options, "name": name} for name, options in sorted(spec.deployment_options.items())
+        ]
+    return application
+
+
+def _ingress_options(spec: WorkloadSpec, default_cpus: float) -> dict[str, Any]:
+    """The infra config's resources and scale, for the application's ingress deployment."""
+    options: dict[str, Any] = {
+        "ray_actor_options": {
+            "num_cpus": spec.cpus or default_cpus,
+            "memory": int(spec.memory_gib * 1024**3),
+            "num_gpus": spec.gpus,
+        }
+    }
+    if spec.min_replicas == spec.max_replicas:
+        options["num_replicas"] = spec.min_replicas
+    else:
+        options["autoscaling_config"] = {
+            "min_replicas": spec.min_replicas,
+            "max_replicas": spec.max_replicas,
+            "target_ongoing_requests": spec.autoscaling_target or 2,
+        }
+    return options
 
 
 def _message(app: dict[str, Any]) -> str | None:
@@ -129,7 +151,9 @@ class RayBackend:
         except HttpError as exc:
             raise BackendError(f"Ray dashboard: {exc}") from exc
 
-    async def observe(self, environment: Environment) -> dict[str, Observed]:
+    async def observe(
+        self, environment: Environment, probe: Collection[str] = ()
+    ) -> dict[str, Observed]:
         endpoint = await self.resolve(environment)
         details = await self._details(endpoint)
         found: dict[str, Observed] = {}
@@ -138,16 +162,32 @@ class RayBackend:
             marker = (config.get("args") or {}).get(MARKER)
             if not marker:
                 continue  # not ours
+            state = _STATES.get(app.get("status", ""), WorkloadState.DEPLOYING)
+            url = f"{endpoint.serve_url}{app.get('route_prefix') or config.get('route_prefix')}"
+            unhealthy = None
+            if name in probe and state == WorkloadState.READY:
+                unhealthy = await self._unhealthy(url, marker.get("health_path"))
             found[name] = Observed(
                 name=name,
-                state=_STATES.get(app.get("status", ""), WorkloadState.DEPLOYING),
+                state=state,
                 spec_hash=marker.get("spec_hash"),
                 live=config,
-                url=f"{endpoint.serve_url}{app.get('route_prefix') or config.get('route_prefix')}",
+                url=url,
                 message=_message(app),
                 external_id=name,
+                unhealthy=unhealthy,
             )
         return found
+
+    async def _unhealthy(self, url: str, health_path: str | None) -> str | None:
+        """Why the app's health route does not answer 2xx, or None when it does. Without a
+        configured route, an app that has no /healthcheck (404) counts on Ray's own health."""
+        status, body = await self.http.probe(
+            f"{url.rstrip('/')}{health_path or DEFAULT_HEALTH_PATH}"
+        )
+        if status is not None and (200 <= status < 300 or (status == 404 and not health_path)):
+            return None
+        return f"{health_path or DEFAULT_HEALTH_PATH} answered {status or 'nothing'}: {body}"[:2000]
 
     def matches(self, environment: Environment, spec: WorkloadSpec, observed: Observed) -> bool:
         """Same spec, nothing drifted, and package links not yet due for renewal."""
