@@ -78,7 +78,7 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
             "agent_port": _free_port(),
             "num_cpus": 2,
         },
-        "reconcile": {"interval_seconds": 0.3},
+        "reconcile": {"interval_seconds": 0.3, "health_timeout_seconds": 5},
         "builds": {
             "local_source_roots": [tmp_path_factory.getbasetemp()],
             "max_source_mb": 1,

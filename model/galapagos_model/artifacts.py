@@ -72,6 +72,8 @@ class Artifact(Entity):
     # What a package needs installed (requirements.txt or pyproject.toml dependencies);
     # nullable so that SQLite adds the column in place instead of rebuilding the table.
     requirements: list[str] | None = fields.JSONField(null=True)
+    # The health route its code declares (found by the build), if any.
+    health_path = fields.CharField(max_length=255, null=True)
     model_uri = fields.CharField(max_length=1024, null=True)
     model_format = fields.CharEnumField(ModelFormat, max_length=16, null=True)
     source = fields.CharField(max_length=1024, null=True)

@@ -57,7 +57,10 @@ class Environment(Entity):
     # For the ray backend: the dashboard address, or "local" for a Ray the platform starts.
     ray_address = fields.CharField(max_length=255, null=True)
     # The Ray dashboard's bearer token, encrypted (see galapagos_core.kernel.secrets).
-    ray_token_encrypted = fields.TextField(null=True)
+    ray_token_encrypted: str | None = fields.TextField(null=True)
+    # Environment variables every workload here gets (secret-looking values sealed), e.g. an
+    # MLflow tracking URI and its credentials; a deployment's own variables win.
+    variables: dict[str, str] | None = fields.JSONField(null=True)
     # For the kuberay and kserve backends: where they run.
     cluster: fields.ForeignKeyNullableRelation[Cluster] = fields.ForeignKeyField(
         "models.Cluster", related_name="environments", null=True, on_delete=fields.RESTRICT

@@ -35,6 +35,11 @@ from ray.serve.deployment import Deployment
 from galapagos_runtime.loading import import_target, load_model
 from galapagos_runtime.serving import model_app
 
+# The model server runs predictions in worker threads, so a replica holds more requests than
+# Ray's default of 5 at no cost; past that limit requests wait in the proxy, whose router
+# retries a full replica only after backoffs of 25 ms doubling to 0.5 s, and the replica idles.
+MODEL_SERVER_MAX_ONGOING_REQUESTS = 32
+
 
 class Kind(StrEnum):
     APPLICATION = "application"
@@ -58,7 +63,7 @@ def _is_asgi(obj: Any) -> bool:
         return False
     if not callable(obj):
         return False
-    call = obj if inspect.isfunction(obj) else type(obj).__call__  # type: ignore[operator]
+    call = obj if inspect.isfunction(obj) else type(obj).__call__
     if not inspect.iscoroutinefunction(call):
         return False
     parameters = list(inspect.signature(call).parameters.values())
@@ -102,8 +107,11 @@ class _AsgiServer:
 def application(args: dict[str, Any]) -> Application:
     """The application ``args`` describe, before the ingress options are applied."""
     source = {k: args[k] for k in ("target", "model", "name") if args.get(k) is not None}
+    model_server = serve.deployment(
+        name="model", max_ongoing_requests=MODEL_SERVER_MAX_ONGOING_REQUESTS
+    )(_AsgiServer)
     if "model" in source:
-        return serve.deployment(name="model")(_AsgiServer).bind(source)
+        return model_server.bind(source)
     target = import_target(source["target"])
     kind = kind_of(target)
     if kind == Kind.APPLICATION:
@@ -116,8 +124,9 @@ def application(args: dict[str, Any]) -> Application:
         return built
     if kind == Kind.DEPLOYMENT:
         return target.bind()  # type: ignore[no-any-return]
-    name = "app" if kind == Kind.ASGI else "model"
-    return serve.deployment(name=name)(_AsgiServer).bind(source)
+    if kind == Kind.ASGI:
+        return serve.deployment(name="app")(_AsgiServer).bind(source)
+    return model_server.bind(source)
 
 
 def with_ingress_options(app: Application, options: dict[str, Any]) -> Application:

@@ -48,9 +48,19 @@ def _rows(features: Any) -> tuple[list[str] | None, list[list[Any]]]:
     return None, features if isinstance(features, list) else [features]
 
 
-def _frame(names: list[str] | None, rows: list[list[Any]]) -> Any:
-    """A DataFrame when the model knows its columns by name (sklearn's ``feature_names_in_``,
-    MLflow's signature), else the rows."""
+def _column_names(model: Any) -> list[str] | None:
+    """The input columns a model knows by name: an MLflow model's signature, or sklearn's
+    ``feature_names_in_``."""
+    metadata = getattr(model, "metadata", None)
+    schema = metadata.get_input_schema() if metadata is not None else None
+    if schema is not None and schema.has_input_names():
+        return list(schema.input_names())
+    names = getattr(model, "feature_names_in_", None)
+    return [str(name) for name in names] if names is not None else None
+
+
+def _frame(names: list[str] | None, rows: list[Any]) -> Any:
+    """``rows`` as a DataFrame when there are column names, else as they are."""
     if names is None:
         return rows
     try:
@@ -64,10 +74,21 @@ class ModelEndpoints:
     def __init__(self, model: Any, name: str) -> None:
         self.model = model
         self.name = name
+        self.columns = _column_names(model)
+
+    def inputs(self, instances: Any) -> Any:
+        """Instances as the model takes them: objects become rows of a frame, and rows get
+        the model's column names when it has them."""
+        if isinstance(instances, list) and instances and isinstance(instances[0], dict):
+            names = list(instances[0])
+            return _frame(names, [[row.get(n) for n in names] for row in instances])
+        if isinstance(instances, list) and self.columns is not None:
+            return _frame(self.columns, instances)
+        return instances
 
     def predict(self, instances: Any) -> Any:
         if hasattr(self.model, "predict"):
-            return plain(self.model.predict(instances))
+            return plain(self.model.predict(self.inputs(instances)))
         return plain(self.model(instances))
 
     async def _run(self, instances: Any) -> Any:
@@ -81,7 +102,9 @@ class ModelEndpoints:
         features = body.get("features") if isinstance(body, dict) else None
         if features is None:
             return JSONResponse({"error": 'send {"features": {...}}'}, status_code=400)
-        return JSONResponse({"scores": await self._run(_frame(*_rows(features)))})
+        names, rows = _rows(features)
+        frame = _frame(names, rows) if names is not None else rows
+        return JSONResponse({"scores": await self._run(frame)})
 
     async def v1_model(self, request: Request) -> Response:
         return JSONResponse({"name": self.name, "ready": True})

@@ -62,6 +62,7 @@ REQUESTS: list[tuple[str, str, type[BaseModel], dict[str, Any]]] = [
             "ray_token": None,
             "cluster": None,
             "is_protected": None,
+            "variables": None,
         },
     ),
     ("POST", "/api/v1/environment", EnvironmentCreate, {"name": "qa", "environment_configs": None}),
@@ -69,7 +70,12 @@ REQUESTS: list[tuple[str, str, type[BaseModel], dict[str, Any]]] = [
         "PATCH",
         "/api/v1/environment/prod",
         EnvironmentUpdate,
-        {"environment_configs": CONFIGS, "ray_address": None, "is_protected": None},
+        {
+            "environment_configs": CONFIGS,
+            "ray_address": None,
+            "is_protected": None,
+            "variables": None,
+        },
     ),
     ("PATCH", "/api/v1/environment/prod", EnvironmentUpdate, {"environment_configs": None}),
     (

@@ -69,7 +69,8 @@ async def _setup(api: httpx.AsyncClient, admin: str, env: str = "local") -> None
 
 async def _build(
     api: httpx.AsyncClient, admin: str, repo: Path, version: str, import_path: str = "main:Model"
-) -> None:
+) -> str:
+    """Build ``version`` of iris from ``repo``; its package's (signed) URL."""
     job = await _ok(
         await api.post(
             "/api/v1/artifact",
@@ -92,6 +93,9 @@ async def _build(
             break
         await asyncio.sleep(0.1)
     assert status["status"] == "SUCCESSFUL", status
+    listing = await _ok(await api.get("/api/v1/artifact/iris", headers=bearer(admin)))
+    [artifact] = [a for a in listing["data"] if a["version"] == version]
+    return str(artifact["package_url"])
 
 
 async def _deploy(

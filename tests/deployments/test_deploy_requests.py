@@ -9,15 +9,25 @@ from decimal import Decimal
 import httpx
 
 from galapagos_model.artifacts import Artifact
+from galapagos_model.catalog import Environment
 from galapagos_model.deployments import Deployment, Workload
 from galapagos_model.enums import ArtifactKind, DeploymentStatus
 from tests.factories import Factory, bearer
 
 
-async def _ready_to_deploy(factory: Factory) -> None:
-    environment = await factory.environment("local")
-    environment.ray_address = "local"
-    await environment.save()
+async def _ready_to_deploy(
+    factory: Factory,
+    environment: Environment | None = None,
+    *,
+    model_uri: str = "file:///m.joblib",
+    model_format: str = "sklearn",
+) -> None:
+    """Serve iris with an infra config in ``environment`` (else a new local Ray one) and a
+    model artifact v1."""
+    if environment is None:
+        environment = await factory.environment("local")
+        environment.ray_address = "local"
+        await environment.save()
     serve = await factory.serve("iris")
     config = await factory.api_config(serve, environment)
     config.cores = Decimal("0.1")
@@ -26,8 +36,8 @@ async def _ready_to_deploy(factory: Factory) -> None:
         serve=serve,
         version="v1",
         kind=ArtifactKind.MODEL,
-        model_uri="file:///m.joblib",
-        model_format="sklearn",
+        model_uri=model_uri,
+        model_format=model_format,
     )
 
 

@@ -263,6 +263,20 @@ async def test_kserve_apply_creates_a_valid_model_inference_service(
     assert predictor["nodeSelector"] == {"karpenter.sh/capacity-type": "spot"}
 
 
+async def test_kserve_serves_mlflow_models_with_its_own_runtime(
+    kmock: kmock.KubernetesEmulator, kserve: KServeBackend, kserve_env: Environment
+) -> None:
+    spec = model_spec(model_format="mlflow", model_uri="s3://bucket/iris-mlflow")
+    await kserve.apply(kserve_env, [spec])
+    isvc = stored(kmock, ISVC, spec.name)
+    crds.validate(isvc)
+    model = isvc["spec"]["predictor"]["model"]
+    assert (model["modelFormat"], model["storageUri"]) == (
+        {"name": "mlflow"},
+        "s3://bucket/iris-mlflow",
+    )
+
+
 async def test_kserve_image_artifact_is_a_custom_container(
     kmock: kmock.KubernetesEmulator, kserve: KServeBackend, kserve_env: Environment
 ) -> None:

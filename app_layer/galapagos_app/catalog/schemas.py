@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from galapagos_app.infra.schemas import InfraConfigRead
 from galapagos_app.paging import ReadModel, Timestamp
+from galapagos_core.kernel.audit import redact
 from galapagos_model.enums import EnvironmentBackend, ServeType
 
 
@@ -43,9 +44,18 @@ class EnvironmentRead(ReadModel):
     backend: EnvironmentBackend
     ray_address: str | None
     is_protected: bool
+    variables: dict[str, str] = Field(
+        default_factory=dict,
+        description="what every workload here gets; secret-looking values are never returned",
+    )
     last_reconciled_at: Timestamp | None = Field(
         None, description="when the reconciler last brought it in line"
     )
     reconcile_error: str | None = Field(None, description="why its last reconcile pass failed")
     created_at: Timestamp
     updated_at: Timestamp
+
+    @field_validator("variables", mode="before")
+    @classmethod
+    def _redacted(cls, value: Any) -> Any:
+        return redact(value or {})

@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import contextlib
 from typing import Annotated, Any
+from uuid import UUID
 
 from pydantic import ConfigDict, Field, SecretStr, model_validator
 from tortoise.exceptions import IntegrityError
 
 from galapagos_core.catalog.errors import cluster_not_found, environment_not_found
-from galapagos_core.kernel import audit
+from galapagos_core.kernel import audit, variables
 from galapagos_core.kernel.access import require_admin
 from galapagos_core.kernel.actor import CLI, Actor
+from galapagos_core.kernel.audit import redact
 from galapagos_core.kernel.darwin import DarwinBody
 from galapagos_core.kernel.errors import Conflict
 from galapagos_core.kernel.names import ResourceName
 from galapagos_core.kernel.schema_rules import absent, both, given, when
 from galapagos_core.kernel.secrets import SecretBox
 from galapagos_core.kernel.transactions import transactional
+from galapagos_core.kernel.variables import EnvVarChanges, EnvVars
+from galapagos_model.base import uuid7
 from galapagos_model.catalog import Environment
 from galapagos_model.enums import EnvironmentBackend
 from galapagos_model.queries import clusters as cluster_queries
@@ -91,6 +95,11 @@ class EnvironmentCreate(DarwinBody):
     )
     cluster: ResourceName | None = Field(None, description="for kuberay and kserve: the cluster")
     is_protected: bool = False
+    variables: EnvVars | None = Field(
+        None,
+        description="environment variables every workload here gets (secret-looking values "
+        "are stored encrypted and never returned)",
+    )
 
     @model_validator(mode="after")
     def _backend_settings(self) -> EnvironmentCreate:
@@ -112,6 +121,9 @@ class EnvironmentUpdate(DarwinBody):
     environment_configs: EnvironmentConfigs | None = None
     ray_address: str | None = Field(None, max_length=255)
     is_protected: bool | None = None
+    variables: EnvVarChanges | None = Field(
+        None, description="variables to set; a variable set to null is removed"
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -134,7 +146,13 @@ def _snapshot(environment: Environment) -> dict[str, Any]:
         "backend": environment.backend.value,
         "ray_address": environment.ray_address,
         "is_protected": environment.is_protected,
+        "variables": redact(environment.variables or {}),
     }
+
+
+def variables_owner(environment_id: UUID) -> str:
+    """Whom an environment's sealed variables are bound to."""
+    return f"environment:{environment_id}"
 
 
 async def environment_named(name: str) -> Environment:
@@ -183,8 +201,10 @@ class EnvironmentService:
             if cluster is None:
                 raise cluster_not_found(spec.cluster)
         token = spec.ray_token.get_secret_value() if spec.ray_token else None
+        environment_id = uuid7()
         try:
             environment = await environment_queries.create_environment(
+                id=environment_id,
                 name=spec.name,
                 env_configs=spec.environment_configs.model_dump(exclude_none=True),
                 backend=spec.backend,
@@ -194,6 +214,11 @@ class EnvironmentService:
                 ),
                 cluster=cluster,
                 is_protected=spec.is_protected,
+                variables=variables.seal(
+                    self.secrets, variables_owner(environment_id), spec.variables
+                )
+                if spec.variables
+                else None,
                 created_by_id=actor.user_id,
             )
         except IntegrityError:
@@ -238,6 +263,7 @@ class EnvironmentService:
             is_protected=environment.is_protected
             if spec.is_protected is None
             else spec.is_protected,
+            variables=self._merged_variables(environment, spec.variables or {}),
         )
         await audit.record(
             actor,
@@ -249,6 +275,19 @@ class EnvironmentService:
             after=_snapshot(environment),
         )
         return environment
+
+    def _merged_variables(
+        self, environment: Environment, changes: dict[str, str | None]
+    ) -> dict[str, str] | None:
+        """The stored variables with ``changes`` applied: only the set ones are sealed anew."""
+        stored = dict(environment.variables or {})
+        set_now = {name: value for name, value in changes.items() if value is not None}
+        for name, value in changes.items():
+            if value is None:
+                stored.pop(name, None)
+        owner = variables_owner(environment.id)
+        merged = {**stored, **variables.seal(self.secrets, owner, set_now)}
+        return merged or None
 
     @transactional
     async def delete(self, actor: Actor, name: str) -> None:
@@ -277,22 +316,28 @@ class EnvironmentService:
 
     @transactional
     async def rotate(self, actor: Actor = CLI) -> int:
-        """Re-seal every Ray token under the current key; how many changed."""
+        """Re-seal every Ray token and secret variable under the current key; how many
+        environments changed."""
         changed = 0
-        for environment in await environment_queries.with_ray_tokens():
-            sealed = environment.ray_token_encrypted
-            if sealed and self.secrets.needs_rotation(sealed):
+        box = self.secrets
+        for environment in await environment_queries.with_secrets():
+            token = environment.ray_token_encrypted
+            stale_token = token is not None and box.needs_rotation(token)
+            if token is not None and stale_token:
                 context = ray_token_context(environment.name)
-                await environment_queries.reseal_ray_token(
-                    environment, self.secrets.seal(self.secrets.open(sealed, context), context)
-                )
-                await audit.record(
-                    actor,
-                    "environment.reseal",
-                    "environment",
-                    resource_id=environment.id,
-                    resource_name=environment.name,
-                    after={"key": self.secrets.current},
-                )
-                changed += 1
+                token = box.seal(box.open(token, context), context)
+            stored = environment.variables or {}
+            resealed = variables.reseal(box, variables_owner(environment.id), stored)
+            if not stale_token and resealed is None:
+                continue
+            await environment_queries.reseal(environment, token, resealed or environment.variables)
+            await audit.record(
+                actor,
+                "environment.reseal",
+                "environment",
+                resource_id=environment.id,
+                resource_name=environment.name,
+                after={"key": box.current},
+            )
+            changed += 1
         return changed

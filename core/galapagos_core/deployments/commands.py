@@ -36,6 +36,7 @@ from galapagos_model.enums import (
     DeploymentStatus,
     DeploymentStrategy,
     EnvironmentBackend,
+    ModelFormat,
     ProjectRole,
     ServeType,
 )
@@ -47,6 +48,39 @@ _SUPPORTED_KINDS = {
     EnvironmentBackend.KUBERAY: {ArtifactKind.PACKAGE, ArtifactKind.MODEL},
     EnvironmentBackend.KSERVE: {ArtifactKind.MODEL, ArtifactKind.IMAGE},
 }
+# Model formats the generic model server loads (Ray) and those KServe has runtimes for.
+_RAY_FORMATS = set(ModelFormat) - {ModelFormat.HUGGINGFACE}
+_SERVED_FORMATS = {
+    EnvironmentBackend.RAY: _RAY_FORMATS,
+    EnvironmentBackend.KUBERAY: _RAY_FORMATS,
+    EnvironmentBackend.KSERVE: set(ModelFormat) - {ModelFormat.PYTHON},
+}
+# What KServe's storage initializer downloads; registry URIs (models:/, runs:/) are MLflow's.
+_KSERVE_SCHEMES = ("s3://", "gs://", "https://", "http://", "pvc://", "hdfs://", "oci://", "hf://")
+
+
+def _check_model(artifact: Artifact, environment: Environment) -> None:
+    """A model artifact the environment's backend can serve, or 422 saying why not."""
+    if artifact.kind != ArtifactKind.MODEL or artifact.model_format is None:
+        return
+    backend = environment.backend
+    if artifact.model_format not in _SERVED_FORMATS[backend]:
+        raise InvalidInput(
+            f"{artifact.model_format.value} models are not served on the {backend.value} "
+            f"backend of '{environment.name}'",
+            code="MODEL_FORMAT_UNSUPPORTED",
+            format=artifact.model_format.value,
+            backend=backend.value,
+        )
+    uri = artifact.model_uri or ""
+    if backend == EnvironmentBackend.KSERVE and not uri.startswith(_KSERVE_SCHEMES):
+        raise InvalidInput(
+            f"KServe downloads models from {', '.join(_KSERVE_SCHEMES)} URIs, not '{uri}': "
+            "register the model's storage URI, or deploy it to a Ray environment",
+            code="MODEL_URI_UNSUPPORTED",
+            uri=uri,
+            backend=backend.value,
+        )
 
 
 class DeploymentService:
@@ -113,6 +147,7 @@ class DeploymentService:
                 kind=artifact.kind.value,
                 backend=environment.backend.value,
             )
+        _check_model(artifact, environment)
         config = await api_config_of(serve, environment)
         if env_vars is None or app is None:
             # As Darwin does: without a deploy config, the last deployment's settings carry over.
@@ -124,7 +159,11 @@ class DeploymentService:
                 app = AppOptions.of(last.spec) if last else AppOptions()
         deployment_id = uuid7()  # the secrets and the spec are bound to it
         sealed = self.env.seal(deployment_id, env_vars)
-        spec = workload_spec(serve, environment, artifact, config, deployment_id, sealed, app)
+        # What the workload gets: the environment's variables, then the deployment's.
+        workload_env = self.env.seal(
+            deployment_id, {**self.env.of_environment(environment), **env_vars}
+        )
+        spec = workload_spec(serve, environment, artifact, config, deployment_id, workload_env, app)
         try:
             deployment = await deployment_queries.create_deployment(
                 id=deployment_id,

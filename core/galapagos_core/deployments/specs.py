@@ -19,6 +19,7 @@ from galapagos_core.infra.specs import Cores, MemoryGiB, NodeCapacity, Replicas
 from galapagos_core.kernel.bounds import FreeForm
 from galapagos_core.kernel.darwin import DarwinBody
 from galapagos_core.kernel.names import ResourceName, Version
+from galapagos_core.kernel.variables import EnvVars
 from galapagos_model.enums import DeploymentStrategy, ModelFormat, NodeCapacityType
 
 
@@ -32,23 +33,6 @@ Strategy = Annotated[
     DeploymentStrategy,
     BeforeValidator(_strategy),
     WithJsonSchema({"enum": _STRATEGY_SPELLINGS, "type": "string"}, mode="validation"),
-]
-ENV_VAR_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
-EnvVars = Annotated[
-    dict[
-        Annotated[str, Field(pattern=ENV_VAR_NAME, max_length=128)],
-        Annotated[str, Field(max_length=8192)],
-    ],
-    Field(max_length=128),
-    WithJsonSchema(
-        {
-            "type": "object",
-            "maxProperties": 128,
-            "propertyNames": {"pattern": ENV_VAR_NAME, "maxLength": 128},
-            "additionalProperties": {"type": "string", "maxLength": 8192},
-        },
-        mode="validation",
-    ),
 ]
 
 

@@ -8,12 +8,13 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
+from galapagos_core.artifacts.builds.inspection import HEALTH_PATH
 from galapagos_core.kernel.config import RaySettings
 from galapagos_core.kernel.naming import resource_name
 from galapagos_core.workloads.spec import WorkloadSpec
 from galapagos_model.artifacts import Artifact
 from galapagos_model.catalog import Environment, Serve
-from galapagos_model.enums import EnvironmentBackend
+from galapagos_model.enums import ArtifactKind, EnvironmentBackend
 from galapagos_model.infra import ApiServeInfraConfig
 
 
@@ -71,8 +72,16 @@ def workload_spec(
         pip=list(artifact.requirements or []) if install else [],
         app_args=app.args,
         deployment_options=app.deployments,
-        health_path=serve.health_path,
+        health_path=serve.health_path or health_path_of(artifact),
     )
+
+
+def health_path_of(artifact: Artifact) -> str | None:
+    """The route that says the artifact answers: what its build found in the code, the model
+    server's own for models; None leaves readiness to the backend."""
+    if artifact.kind == ArtifactKind.MODEL:
+        return HEALTH_PATH
+    return artifact.health_path
 
 
 def scaled_replicas(config: ApiServeInfraConfig) -> tuple[int, int, int | None]:

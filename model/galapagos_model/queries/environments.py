@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from tortoise.expressions import Q
+
 from galapagos_model.catalog import Environment
 from galapagos_model.queries.paging import Page, PageRequest, paginate
 
@@ -24,8 +26,10 @@ async def create_environment(**values: Any) -> Environment:
     return await Environment.create(**values)
 
 
-async def with_ray_tokens() -> list[Environment]:
-    return await Environment.filter(ray_token_encrypted__isnull=False).select_for_update()
+async def with_secrets() -> list[Environment]:
+    """Environments holding sealed values (a Ray token or variables), locked."""
+    sealed = Q(ray_token_encrypted__isnull=False) | Q(variables__isnull=False)
+    return await Environment.filter(sealed).select_for_update()
 
 
 async def change_environment(
@@ -34,18 +38,24 @@ async def change_environment(
     env_configs: dict[str, Any],
     ray_address: str | None,
     is_protected: bool,
+    variables: dict[str, str] | None,
 ) -> None:
     environment.env_configs = env_configs
     environment.ray_address = ray_address
     environment.is_protected = is_protected
+    environment.variables = variables
     await environment.save(
-        update_fields=["env_configs", "ray_address", "is_protected", "updated_at"]
+        update_fields=["env_configs", "ray_address", "is_protected", "variables", "updated_at"]
     )
 
 
-async def reseal_ray_token(environment: Environment, sealed: str) -> None:
-    environment.ray_token_encrypted = sealed
-    await environment.save(update_fields=["ray_token_encrypted", "updated_at"])
+async def reseal(
+    environment: Environment, ray_token: str | None, variables: dict[str, str] | None
+) -> None:
+    """The environment's sealed values, sealed again under the current key."""
+    environment.ray_token_encrypted = ray_token
+    environment.variables = variables
+    await environment.save(update_fields=["ray_token_encrypted", "variables", "updated_at"])
 
 
 async def delete_environment(environment: Environment) -> None:

@@ -37,6 +37,7 @@ class Built:
     package_size: int | None = None
     import_path: str | None = None
     requirements: list[str] = field(default_factory=list)
+    health_path: str | None = None
     logs: list[str] = field(default_factory=list)
 
 

@@ -1,5 +1,6 @@
 """What a build learns from a package without running any of it: whether the import path
-names something the package defines, and what the package needs installed."""
+names something the package defines, what the package needs installed, and whether its code
+declares a health route."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ from pathlib import Path
 from galapagos_core.artifacts.builds.base import BuildFailure
 
 _MAX_REQUIREMENTS = 200
+_MAX_SCANNED_FILES = 2000
+HEALTH_PATH = "/healthcheck"  # Darwin's template declares it
+_HEALTH_ROUTE = re.compile(rb"""["']/healthcheck["']""")
 _OPTION = re.compile(r"^-")
 _COMMENT = re.compile(r"(^|\s)#.*$")
 
@@ -103,3 +107,15 @@ def _requirements_file(root: Path, path: Path, seen: set[Path]) -> list[str]:
         elif line and not _OPTION.match(line):
             found.append(line)
     return found
+
+
+def declared_health_path(root: Path) -> str | None:
+    """``/healthcheck`` when the package's code names that route (Darwin's template does),
+    else None: the platform then counts on Ray's own health for it."""
+    for count, path in enumerate(root.rglob("*.py")):
+        if count >= _MAX_SCANNED_FILES:
+            break
+        small = path.is_file() and path.stat().st_size < 1024 * 1024
+        if small and _HEALTH_ROUTE.search(path.read_bytes()):
+            return HEALTH_PATH
+    return None

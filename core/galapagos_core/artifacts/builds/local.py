@@ -20,7 +20,11 @@ from galapagos_core.artifacts.builds.git import (
     local_remote,
     redact_url,
 )
-from galapagos_core.artifacts.builds.inspection import check_import_path, requirements
+from galapagos_core.artifacts.builds.inspection import (
+    check_import_path,
+    declared_health_path,
+    requirements,
+)
 from galapagos_core.artifacts.builds.store import PackageStore
 from galapagos_core.kernel.boundaries import LocalPaths, OutboundGuard
 from galapagos_core.kernel.errors import PermissionDenied
@@ -103,6 +107,9 @@ class LocalBuilder:
         needs = requirements(root)
         if needs:
             logs.append(f"requirements: {', '.join(needs)}")
+        health_path = await asyncio.to_thread(declared_health_path, root)
+        if health_path:
+            logs.append(f"health route: {health_path}")
         names = await git.tracked_files(root)
         package, peak_mib = await self._package(root, names, workdir / "package.zip", job.file_path)
         await self.store.put(package.path, package.sha256)
@@ -116,6 +123,7 @@ class LocalBuilder:
             package_size=package.size,
             import_path=import_path,
             requirements=needs,
+            health_path=health_path,
             logs=logs,
         )
 

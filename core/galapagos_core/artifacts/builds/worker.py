@@ -231,6 +231,7 @@ class BuildWorker:
                     package_size=built.package_size,
                     import_path=built.import_path,
                     requirements=built.requirements,
+                    health_path=built.health_path,
                     source=held.source,
                     branch=held.branch,
                     file_path=held.file_path,

@@ -1,6 +1,10 @@
 """The Ray head that environments with ``ray_address: local`` use, started by the platform
 on first use with a token it generates (kept in the data directory, mode 0600, never
-printed), and stopped when the process that started it shuts down."""
+printed), and stopped when the process that started it shuts down.
+
+Its ports are the configured ones; a default port another program holds (a second platform
+on the same machine) is swapped for a free one, and the choice kept in the data directory
+for every process sharing it. A port set explicitly and taken fails with what to change."""
 
 from __future__ import annotations
 
@@ -8,10 +12,12 @@ import asyncio
 import contextlib
 import fcntl
 import hashlib
+import json
 import logging
 import os
 import secrets
 import signal
+import socket
 import sys
 import tempfile
 from pathlib import Path
@@ -22,6 +28,23 @@ from galapagos_core.workloads.backends.ray import RayEndpoint
 from galapagos_core.workloads.spec import BackendError
 
 log = logging.getLogger("galapagos.ray")
+# Each port, the setting that names it.
+_PORTS = ("gcs_port", "dashboard_port", "serve_port", "client_port", "agent_port")
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _any_free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def _descendants(pid: int) -> list[int]:
@@ -48,12 +71,43 @@ class LocalRay:
         return Path(tempfile.gettempdir()) / f"galapagos-ray-{digest}"
 
     @property
+    def ports(self) -> dict[str, int]:
+        """The ports in use: those chosen when the head started, else the configured ones."""
+        chosen = self.dir / "ports.json"
+        configured = {name: int(getattr(self.settings, name)) for name in _PORTS}
+        if chosen.exists():
+            return {**configured, **json.loads(chosen.read_text())}
+        return configured
+
+    def _choose_ports(self) -> dict[str, int]:
+        """Free ports for a new head: a default one that is taken is replaced; a configured
+        one that is taken is an error naming it."""
+        explicit = self.settings.model_fields_set
+        chosen: dict[str, int] = {}
+        for name in _PORTS:
+            port = int(getattr(self.settings, name))
+            if _free(port):
+                chosen[name] = port
+            elif name in explicit:
+                variable = f"GALAPAGOS_RAY__{name.upper()}"
+                raise BackendError(
+                    f"port {port} (ray.{name}) is taken by another program: set {variable} "
+                    "to a free port, or leave it unset to have one chosen"
+                )
+            else:
+                chosen[name] = _any_free_port()
+                log.info("ray.%s %d is taken; the local Ray head uses %d", name, port, chosen[name])
+        self.dir.mkdir(parents=True, exist_ok=True)
+        (self.dir / "ports.json").write_text(json.dumps(chosen))
+        return chosen
+
+    @property
     def dashboard(self) -> str:
-        return f"http://127.0.0.1:{self.settings.dashboard_port}"
+        return f"http://127.0.0.1:{self.ports['dashboard_port']}"
 
     @property
     def serve_url(self) -> str:
-        return f"http://127.0.0.1:{self.settings.serve_port}"
+        return f"http://127.0.0.1:{self.ports['serve_port']}"
 
     def _token(self) -> str:
         path = self.dir / "auth_token"
@@ -69,7 +123,7 @@ class LocalRay:
             self.dashboard,
             self._token(),
             self.serve_url,
-            http_options={"host": "127.0.0.1", "port": self.settings.serve_port},
+            http_options={"host": "127.0.0.1", "port": self.ports["serve_port"]},
         )
 
     async def _answers(self) -> bool:
@@ -107,17 +161,18 @@ class LocalRay:
 
     async def _spawn(self) -> None:
         s = self.settings
+        ports = self._choose_ports()
         command = [
             str(Path(sys.executable).with_name("ray")),
             "start",
             "--head",
             "--block",
             "--node-ip-address=127.0.0.1",
-            f"--port={s.gcs_port}",
+            f"--port={ports['gcs_port']}",
             "--dashboard-host=127.0.0.1",
-            f"--dashboard-port={s.dashboard_port}",
-            f"--ray-client-server-port={s.client_port}",
-            f"--dashboard-agent-listen-port={s.agent_port}",
+            f"--dashboard-port={ports['dashboard_port']}",
+            f"--ray-client-server-port={ports['client_port']}",
+            f"--dashboard-agent-listen-port={ports['agent_port']}",
             "--include-dashboard=true",
             "--disable-usage-stats",
             f"--object-store-memory={s.object_store_mb * 1024 * 1024}",

@@ -21,7 +21,6 @@ from galapagos_model.enums import ArtifactKind, WorkloadState
 
 MARKER = "_galapagos"
 RUNTIME_IMPORT_PATH = "galapagos_runtime.apps:build_app"
-DEFAULT_HEALTH_PATH = "/healthcheck"  # Darwin's template answers it
 _STATES = {
     "RUNNING": WorkloadState.READY,
     "DEPLOYING": WorkloadState.DEPLOYING,
@@ -180,14 +179,14 @@ class RayBackend:
         return found
 
     async def _unhealthy(self, url: str, health_path: str | None) -> str | None:
-        """Why the app's health route does not answer 2xx, or None when it does. Without a
-        configured route, an app that has no /healthcheck (404) counts on Ray's own health."""
-        status, body = await self.http.probe(
-            f"{url.rstrip('/')}{health_path or DEFAULT_HEALTH_PATH}"
-        )
-        if status is not None and (200 <= status < 300 or (status == 404 and not health_path)):
+        """Why the app's health route does not answer 2xx, or None when it does (or when the
+        app has none: Ray's own health is then all there is)."""
+        if not health_path:
             return None
-        return f"{health_path or DEFAULT_HEALTH_PATH} answered {status or 'nothing'}: {body}"[:2000]
+        status, body = await self.http.probe(f"{url.rstrip('/')}{health_path}")
+        if status is not None and 200 <= status < 300:
+            return None
+        return f"{health_path} answered {status or 'nothing'}: {body}"[:2000]
 
     def matches(self, environment: Environment, spec: WorkloadSpec, observed: Observed) -> bool:
         """Same spec, nothing drifted, and package links not yet due for renewal."""
