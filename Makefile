@@ -28,8 +28,9 @@ lint: install
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 
+# Tests whose subject is Ray (marked `ray`) run once, on MariaDB.
 test-sqlite: install
-	GALAPAGOS_TEST_DB=sqlite $(BIN)/pytest $(PYTEST_ARGS)
+	GALAPAGOS_TEST_DB=sqlite $(BIN)/pytest -m "not ray" $(PYTEST_ARGS)
 
 # Installs Debian's mariadb-server if missing, runs it privately on $(MARIADB_PORT), stops it after.
 test-mysql: install

@@ -18,12 +18,11 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.api import ensure_wrk, free_port, load
+from bench.api import ensure_wrk, load
+from bench.local import Platform, commit_all, platform
 
-IDENTITY = ["-c", "user.name=bench", "-c", "user.email=bench@example.com"]
+out = sys.stdout.write
 
 
 def make_repo(root: Path, files: int, size: int) -> None:
@@ -33,8 +32,7 @@ def make_repo(root: Path, files: int, size: int) -> None:
         folder = root / f"d{i % 100:02d}"
         folder.mkdir(exist_ok=True)
         (folder / f"f{i:05d}.bin").write_bytes(os.urandom(size))
-    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-qm", "bench"]):
-        subprocess.run(["git", *IDENTITY, *args], cwd=root, check=True)
+    commit_all(root)
 
 
 def rss_mib(pid: int, field: str) -> float:
@@ -51,7 +49,6 @@ def main() -> None:
     args = parser.parse_args()
     wrk = ensure_wrk()
     work = Path(tempfile.mkdtemp(prefix="galapagos-bench-"))
-    out = sys.stdout.write
 
     out(f"generating {args.files} files x {args.file_kb} KiB…\n")
     started = time.perf_counter()
@@ -59,99 +56,73 @@ def main() -> None:
     make_repo(work / "medium", 2_000, 10 * 1024)
     out(f"  repository ready in {time.perf_counter() - started:.0f}s\n")
 
-    port = free_port()
-    env = {
-        **os.environ,
-        "ENV": "local",
-        "GALAPAGOS_LOG_LEVEL": "WARNING",
-        "GALAPAGOS_BUILDS__MAX_SOURCE_MB": "1024",
-        "GALAPAGOS_BUILDS__CONCURRENCY": "10",
-        "GALAPAGOS_BUILDS__POLL_INTERVAL_SECONDS": "0.2",
+    settings = {
+        "builds__max_source_mb": "1024",
+        "builds__concurrency": "10",
+        "builds__poll_interval_seconds": "0.2",
     }
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "galapagos_app.cli",
-            "up",
-            "--port",
-            str(port),
-            "--data-dir",
-            str(work / "data"),
-        ],
-        env=env,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
     try:
-        token = ""
-        assert server.stdout is not None
-        while not token:
-            line = server.stdout.readline()
-            if match := re.search(r"(glp_\S+)", line):
-                token = match.group(1)
-        base = f"http://127.0.0.1:{port}"
-        api = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=30)
-        for _ in range(100):
-            try:
-                api.get("/healthcheck")
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        api.post("/api/v1/serve", json={"name": "bench", "type": "api", "space": "bench"})
-        baseline = rss_mib(server.pid, "VmRSS")
-
-        def build(version: str, repo: Path) -> str:
-            answer = api.post(
-                "/api/v1/artifact",
-                json={
-                    "serve_name": "bench",
-                    "version": version,
-                    "github_repo_url": f"file://{repo}",
-                },
-            )
-            answer.raise_for_status()
-            return str(answer.json()["data"]["job_id"])
-
-        def wait(job_id: str) -> dict[str, object]:
-            while True:
-                data = api.get(f"/api/v1/artifact_builder_job/{job_id}/status").json()["data"]
-                if data["status"] not in ("PENDING", "RUNNING"):
-                    return dict(data)
-                time.sleep(0.2)
-
-        started = time.perf_counter()
-        status = wait(build("big", work / "big"))
-        elapsed = time.perf_counter() - started
-        artifact = api.get("/api/v1/artifact/bench").json()["data"]["data"][0]
-        size_mb, sha = artifact["package_size"] / 1e6, artifact["package_sha256"][:12]
-        out(f"\npackage build: {status['status']} in {elapsed:.1f}s, {size_mb:.0f} MB, {sha}…\n")
-        logs = api.get(f"/api/v1/artifact_builder_job/{status['job_id']}/logs").text
-        packer = re.search(r"packaging peak RSS (\d+) MiB", logs)
-        out(f"packaging process peak RSS: {packer.group(1) if packer else '?'} MiB\n")
-        peak = rss_mib(server.pid, "VmHWM")
-        out(f"API+worker process RSS: {baseline:.0f} MiB before the build, peak {peak:.0f} MiB\n")
-
-        quiet = load(
-            wrk,
-            f"{base}/api/v1/artifact_builder_job/{build('probe', work / 'medium')}/status",
-            token,
-            3,
-        )
-        jobs = [build(f"m{i}", work / "medium") for i in range(10)]
-        time.sleep(0.5)
-        busy = load(
-            wrk, f"{base}/api/v1/artifact_builder_job/{jobs[0]}/status", token, args.duration
-        )
-        finished = [wait(job)["status"] for job in jobs]
-        out(f"\nGET status, wrk concurrency 16:\n{'':18}{'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}\n")
-        out(f"{'idle':18}{quiet[0]:8.0f} {quiet[1]:8.2f} {quiet[2]:8.2f}\n")
-        out(f"{'10 builds running':18}{busy[0]:8.0f} {busy[1]:8.2f} {busy[2]:8.2f}\n")
-        out(f"builds: {', '.join(sorted(set(map(str, finished))))}\n")
+        with platform(work / "data", **settings) as up:
+            measure(up, work, wrk, args.duration)
     finally:
-        server.terminate()
-        server.wait(timeout=30)
         subprocess.run(["rm", "-rf", str(work)], check=False)
+
+
+def measure(up: Platform, work: Path, wrk: str, duration: int) -> None:
+    api = up.api
+    api.post("/api/v1/serve", json={"name": "bench", "type": "api", "space": "bench"})
+    baseline = rss_mib(up.pid, "VmRSS")
+
+    def build(version: str, repo: Path) -> str:
+        answer = api.post(
+            "/api/v1/artifact",
+            json={
+                "serve_name": "bench",
+                "version": version,
+                "github_repo_url": f"file://{repo}",
+            },
+        )
+        answer.raise_for_status()
+        return str(answer.json()["data"]["job_id"])
+
+    def wait(job_id: str) -> dict[str, object]:
+        while True:
+            data = api.get(f"/api/v1/artifact_builder_job/{job_id}/status").json()["data"]
+            if data["status"] not in ("PENDING", "RUNNING"):
+                return dict(data)
+            time.sleep(0.2)
+
+    started = time.perf_counter()
+    status = wait(build("big", work / "big"))
+    elapsed = time.perf_counter() - started
+    artifact = api.get("/api/v1/artifact/bench").json()["data"]["data"][0]
+    size_mb, sha = artifact["package_size"] / 1e6, artifact["package_sha256"][:12]
+    out(f"\npackage build: {status['status']} in {elapsed:.1f}s, {size_mb:.0f} MB, {sha}…\n")
+    logs = api.get(f"/api/v1/artifact_builder_job/{status['job_id']}/logs").text
+    packer = re.search(r"packaging peak RSS (\d+) MiB", logs)
+    out(f"packaging process peak RSS: {packer.group(1) if packer else '?'} MiB\n")
+    peak = rss_mib(up.pid, "VmHWM")
+    out(f"API+worker process RSS: {baseline:.0f} MiB before the build, peak {peak:.0f} MiB\n")
+
+    quiet = load(
+        wrk,
+        f"{up.api.base_url}/api/v1/artifact_builder_job/{build('probe', work / 'medium')}/status",
+        3,
+        token=up.token,
+    )
+    jobs = [build(f"m{i}", work / "medium") for i in range(10)]
+    time.sleep(0.5)
+    busy = load(
+        wrk,
+        f"{up.api.base_url}/api/v1/artifact_builder_job/{jobs[0]}/status",
+        duration,
+        token=up.token,
+    )
+    finished = [wait(job)["status"] for job in jobs]
+    out(f"\nGET status, wrk concurrency 16:\n{'':18}{'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}\n")
+    out(f"{'idle':18}{quiet[0]:8.0f} {quiet[1]:8.2f} {quiet[2]:8.2f}\n")
+    out(f"{'10 builds running':18}{busy[0]:8.0f} {busy[1]:8.2f} {busy[2]:8.2f}\n")
+    out(f"builds: {', '.join(sorted(set(map(str, finished))))}\n")
 
 
 if __name__ == "__main__":

@@ -3,11 +3,10 @@
 1. On a local Ray (started by `galapagos up`): seconds from ``POST deploy`` to the first
    successful prediction of a package artifact, against Ray's own ``serve deploy`` of the
    same application config in the same run (the ratio; target <= 1.3).
-2. Predictions: requests/s, p50 and p99 (wrk, concurrency 16).
-3. One reconciler pass over 2,000 KServe workloads on KMock's emulator (target <= 10 s), with
+2. One reconciler pass over 2,000 KServe workloads on KMock's emulator (target <= 10 s), with
    the number of list calls (one per resource type) and GETs.
 
-    .venv/bin/python bench/deploy.py [--workloads 2000] [--duration 10]
+    .venv/bin/python bench/deploy.py [--workloads 2000]
 """
 
 from __future__ import annotations
@@ -15,8 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -27,9 +24,8 @@ from typing import Any
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.api import ensure_wrk, free_port
+from bench.local import git_repo, platform
 
-IDENTITY = ["-c", "user.name=bench", "-c", "user.email=bench@example.com"]
 MODEL = (
     "class Model:\n    def predict(self, instances):\n        return [len(x) for x in instances]\n"
 )
@@ -48,81 +44,13 @@ def first_prediction(url: str, started: float, timeout: float = 300) -> float:
     raise SystemExit(f"{url} never answered")
 
 
-def ray_deploy_and_serve(data: Path, ray_ports: dict[str, int]) -> None:
-    """Part 1 and 2."""
-    repo = data.parent / "repo"
-    repo.mkdir()
-    (repo / "main.py").write_text(MODEL)
-    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-qm", "bench"]):
-        subprocess.run(["git", *IDENTITY, *args], cwd=repo, check=True)
-    port = free_port()
-    env = {
-        **os.environ,
-        "ENV": "local",
-        "GALAPAGOS_LOG_LEVEL": "WARNING",
-        "GALAPAGOS_RECONCILE__INTERVAL_SECONDS": "0.2",
-        **{f"GALAPAGOS_RAY__{k.upper()}": str(v) for k, v in ray_ports.items()},
-    }
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "galapagos_app.cli",
-            "up",
-            "--port",
-            str(port),
-            "--data-dir",
-            str(data),
-        ],
-        env=env,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert server.stdout is not None
-        token = ""
-        while not token:
-            if match := re.search(r"(glp_\S+)", server.stdout.readline()):
-                token = match.group(1)
-        api = httpx.Client(
-            base_url=f"http://127.0.0.1:{port}",
-            timeout=60,
-            headers={"Authorization": f"Bearer {token}"},
-        )
-        for _ in range(100):
-            try:
-                api.get("/healthcheck")
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        api.post("/api/v1/serve", json={"name": "bench", "type": "api", "space": "bench"})
-        api.post(
-            "/api/v1/serve/bench/infra-config/local",
-            json={
-                "api_serve_config": {
-                    "fast_api_config": {
-                        "cores": 0.5,
-                        "memory": 0.5,
-                        "min_replicas": 1,
-                        "max_replicas": 1,
-                    }
-                }
-            },
-        )
-        job = api.post(
-            "/api/v1/artifact",
-            json={
-                "serve_name": "bench",
-                "version": "v1",
-                "github_repo_url": f"file://{repo}",
-                "import_path": "main:Model",
-            },
-        ).json()["data"]["job_id"]
-        while api.get(f"/api/v1/artifact_builder_job/{job}/status").json()["data"]["status"] in (
-            "PENDING",
-            "RUNNING",
-        ):
-            time.sleep(0.2)
+def ray_deploy_and_serve(work: Path) -> None:
+    """Part 1 (serving itself is bench/serving.py's subject)."""
+    repo = git_repo(work / "repo", {"main.py": MODEL})
+    with platform(work / "up", reconcile__interval_seconds="0.2") as up:
+        api = up.api
+        up.register("bench")
+        up.build("bench", "v1", repo, "main:Model")
 
         # Warm-up: the first deploy also starts the local Ray head.
         warm = api.post(
@@ -131,25 +59,13 @@ def ray_deploy_and_serve(data: Path, ray_ports: dict[str, int]) -> None:
         ).json()["data"]
         url = warm["service_url"]
         first_prediction(url, time.perf_counter())
-        dashboard = f"http://127.0.0.1:{ray_ports['dashboard_port']}"
-        ray_token = (data / "ray" / "auth_token").read_text().strip()
-        ray_headers = {"Authorization": f"Bearer {ray_token}"}
-        config = httpx.get(f"{dashboard}/api/serve/applications/", headers=ray_headers).json()
-        app = config["applications"]["bench"]["deployed_app_config"]
+        app = up.ray_applications()["bench"]["deployed_app_config"]
+        assert isinstance(app, dict)
         # Without the platform's marker, so the reconciler leaves Ray's own deploy alone.
         app["args"] = {k: v for k, v in app["args"].items() if not k.startswith("_")}
 
-        def gone() -> None:
-            while "bench" in (
-                httpx.get(f"{dashboard}/api/serve/applications/", headers=ray_headers)
-                .json()
-                .get("applications")
-                or {}
-            ):
-                time.sleep(0.2)
-
         api.post("/api/v1/serve/bench/undeploy/local")
-        gone()
+        up.gone("bench")
         started = time.perf_counter()
         deployment = api.post(
             "/api/v1/serve/bench/deploy", json={"env": "local", "artifact_version": "v1"}
@@ -163,63 +79,29 @@ def ray_deploy_and_serve(data: Path, ray_ports: dict[str, int]) -> None:
         ):
             time.sleep(0.1)
         api.post("/api/v1/serve/bench/undeploy/local")
-        gone()
+        up.gone("bench")
 
-        config_file = data.parent / "serve.json"
+        config_file = work / "serve.json"
         config_file.write_text(
             json.dumps(
                 {
                     "proxy_location": "HeadOnly",
-                    "http_options": {"host": "127.0.0.1", "port": ray_ports["serve_port"]},
+                    "http_options": {"host": "127.0.0.1", "port": up.ray_ports["serve_port"]},
                     "applications": [app],
                 }
             )
         )
-        cli_env = {
-            **os.environ,
-            "RAY_AUTH_MODE": "token",
-            "RAY_AUTH_TOKEN_PATH": str(data / "ray" / "auth_token"),
-        }
-        serve_cli = str(Path(sys.executable).with_name("serve"))
         started = time.perf_counter()
-        subprocess.run(
-            [serve_cli, "deploy", str(config_file), "--address", dashboard],
-            env=cli_env,
-            check=True,
-            capture_output=True,
-        )
+        up.serve_deploy(config_file)
         theirs = first_prediction(url, started)
         out(
             f"POST deploy → first prediction: {ours:.2f}s; Ray's `serve deploy`: {theirs:.2f}s; "
             f"ratio {ours / theirs:.2f}\n"
         )
 
-        wrk = ensure_wrk()
-        script = data.parent / "post.lua"
-        script.write_text(
-            'wrk.method = "POST"\nwrk.body = \'{"instances": [[1, 2, 3]]}\'\n'
-            'wrk.headers["Content-Type"] = "application/json"\n'
-        )
-        result = subprocess.run(
-            [wrk, "-t2", "-c16", f"-d{ARGS.duration}s", "--latency", "-s", str(script), url],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-        rps = re.search(r"Requests/sec:\s+([\d.]+)", result)
-        p50 = re.search(r"50%\s+(\S+)", result)
-        p99 = re.search(r"99%\s+(\S+)", result)
-        out(
-            f"predictions (1 replica, wrk c16): {rps.group(1) if rps else '?'} req/s, "
-            f"p50 {p50.group(1) if p50 else '?'}, p99 {p99.group(1) if p99 else '?'}\n"
-        )
-    finally:
-        server.terminate()
-        server.wait(timeout=120)
-
 
 async def kserve_pass(workloads: int, data: Path) -> None:
-    """Part 3: seed the workloads, then time reconciler passes against the emulator."""
+    """Part 2: seed the workloads, then time reconciler passes against the emulator."""
     import kmock
     from tests.kube import emulator
     from tortoise import Tortoise
@@ -371,17 +253,12 @@ ARGS = argparse.Namespace()
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workloads", type=int, default=2000)
-    parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--skip-ray", action="store_true")
     parser.parse_args(namespace=ARGS)
     work = Path(tempfile.mkdtemp(prefix="galapagos-bench-"))
     try:
         if not ARGS.skip_ray:
-            ports = {
-                k: free_port()
-                for k in ("dashboard_port", "gcs_port", "serve_port", "client_port", "agent_port")
-            }
-            ray_deploy_and_serve(work / "up", ports)
+            ray_deploy_and_serve(work)
         asyncio.run(kserve_pass(ARGS.workloads, work / "kserve"))
     finally:
         subprocess.run(["rm", "-rf", str(work)], check=False)

@@ -23,6 +23,7 @@ def _walkthrough() -> str:
     return block.group(1)
 
 
+@pytest.mark.ray
 @pytest.mark.skipif(not (shutil.which("curl") and shutil.which("jq")), reason="needs curl and jq")
 def test_readme_walkthrough(tmp_path: Path) -> None:
     process, url, token = _start_up(tmp_path / "data")
@@ -43,5 +44,6 @@ def test_readme_walkthrough(tmp_path: Path) -> None:
         assert '"SUCCESSFUL"' in result.stdout
         assert "main.py" in result.stdout  # listed by unzip
         assert '{"predictions":[3,7]}' in result.stdout.replace(" ", "")
+        assert '{"hello":"ada"}' in result.stdout.replace(" ", "")
     finally:
         _stop(process)
