@@ -9,6 +9,8 @@ galapagos_runtime.apps:build_app`` (an application builder) and these ``args``:
   autoscaling, ``ray_actor_options``) from the infra config; per-deployment overrides of the
   deploy request travel in the Serve config's own ``deployments`` list, which wins;
 - ``args``: the arguments of a user's application builder;
+- ``routed``: the application is a variant of the serve, reached through its traffic router
+  (:mod:`galapagos_runtime.router`) rather than a route of its own;
 - ``_galapagos``: the platform's marker (spec hash, labels), unused here.
 
 What the target is decides how it runs:
@@ -34,6 +36,7 @@ from ray.serve.deployment import Deployment
 
 from galapagos_runtime.loading import import_target, load_model
 from galapagos_runtime.serving import model_app
+from galapagos_runtime.variants import routable
 
 # The model server runs predictions in worker threads, so a replica holds more requests than
 # Ray's default of 5 at no cost; past that limit requests wait in the proxy, whose router
@@ -141,4 +144,5 @@ def with_ingress_options(app: Application, options: dict[str, Any]) -> Applicati
 
 def build_app(args: dict[str, Any]) -> Application:
     """The application builder the platform deploys (see the module's docstring)."""
-    return with_ingress_options(application(args), args.get("ingress") or {})
+    app = with_ingress_options(application(args), args.get("ingress") or {})
+    return routable(app) if args.get("routed") else app
