@@ -116,6 +116,9 @@ class Router:
     def post(self, path: str, **options: Any) -> Callable[[Handler], Handler]:
         return self.add("POST", path, **options)
 
+    def put(self, path: str, **options: Any) -> Callable[[Handler], Handler]:
+        return self.add("PUT", path, **options)
+
     def patch(self, path: str, **options: Any) -> Callable[[Handler], Handler]:
         return self.add("PATCH", path, **options)
 

@@ -8,11 +8,13 @@ from galapagos_app.deployments import deploy, history
 from galapagos_app.endpoints import Router
 from galapagos_app.identity import routes as identity
 from galapagos_app.infra import routes as infra
+from galapagos_app.traffic import routes as traffic
 
 ROUTERS: list[Router] = [
     serves.router,
     infra.router,
     deploy.router,
+    traffic.router,
     history.router,
     artifacts.router,
     environments.router,

@@ -22,6 +22,7 @@ from galapagos_core.kernel.boundaries import git_hosts, local_sources
 from galapagos_core.kernel.config import Settings
 from galapagos_core.kernel.loops import Wakeups
 from galapagos_core.kernel.secrets import SecretBox, local_key_spec, parse_keys
+from galapagos_core.traffic.service import TrafficService
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class Services:
     deployments: DeploymentService
     deployment_reads: DeploymentReads
     model_deploys: ModelDeployService
+    traffic: TrafficService
     audit: AuditService
 
     @classmethod
@@ -75,6 +77,7 @@ class Services:
             deployments=deployments,
             deployment_reads=DeploymentReads(settings.reconcile),
             model_deploys=ModelDeployService(deployments, artifacts),
+            traffic=TrafficService(deployments, settings.traffic, wakeups.reconcile),
             audit=AuditService(),
         )
 

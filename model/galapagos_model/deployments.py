@@ -15,9 +15,11 @@ from galapagos_model.enums import (
     DeploymentStrategy,
     DesiredState,
     EnvironmentBackend,
+    WorkloadRole,
     WorkloadState,
 )
 from galapagos_model.identity import User
+from galapagos_model.traffic import TrafficVariant
 
 
 class Deployment(Entity):
@@ -60,6 +62,11 @@ class Deployment(Entity):
     # "<serve id>:<environment id>" while PENDING/DEPLOYING, NULL otherwise: the unique
     # index allows at most one deployment in flight per (serve, environment).
     inflight_key = fields.CharField(max_length=80, null=True, unique=True)
+    # The traffic variant this deployment rolls out (None: the serve's only version).
+    variant: fields.ForeignKeyNullableRelation[TrafficVariant] = fields.ForeignKeyField(
+        "models.TrafficVariant", related_name="deployments", null=True, on_delete=fields.SET_NULL
+    )
+    variant_id: UUID | None
 
     workloads: fields.ReverseRelation[Workload]
     events: fields.ReverseRelation[DeploymentEvent]
@@ -70,9 +77,12 @@ class Deployment(Entity):
 
 
 class Workload(Entity):
-    """The object a serve has on an environment's backend (a Ray Serve application, a
+    """An object a serve has on an environment's backend (a Ray Serve application, a
     RayService or an InferenceService). The spec is what should run there, taken from the
-    deployment, and the reconciler makes the backend match it and records what it sees."""
+    deployment, and the reconciler makes the backend match it and records what it sees.
+
+    A serve has one per environment, unless it has traffic variants: then one per variant and
+    the router that owns its route (its role)."""
 
     environment: fields.ForeignKeyRelation[Environment] = fields.ForeignKeyField(
         "models.Environment", related_name="workloads", on_delete=fields.RESTRICT
@@ -87,6 +97,11 @@ class Workload(Entity):
     )
     deployment_id: UUID
     backend = fields.CharEnumField(EnvironmentBackend, max_length=16)
+    role = fields.CharEnumField(WorkloadRole, max_length=16, default=WorkloadRole.APP)
+    variant: fields.ForeignKeyNullableRelation[TrafficVariant] = fields.ForeignKeyField(
+        "models.TrafficVariant", related_name="workloads", null=True, on_delete=fields.SET_NULL
+    )
+    variant_id: UUID | None
     name = fields.CharField(max_length=63)
     external_id = fields.CharField(max_length=128, null=True)
     desired_state = fields.CharEnumField(DesiredState, max_length=16, default=DesiredState.DEPLOYED)
@@ -104,7 +119,7 @@ class Workload(Entity):
 
     class Meta:
         table = "workloads"
-        unique_together = (("environment", "name"), ("environment", "serve"))
+        unique_together = (("environment", "name"),)
 
 
 class DeploymentEvent(Entity):

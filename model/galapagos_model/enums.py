@@ -134,3 +134,29 @@ class ClusterStatus(StrEnum):
 class AuditOutcome(StrEnum):
     SUCCESS = "success"
     DENIED = "denied"
+
+
+class TrafficStrategy(StrEnum):
+    CANARY = "canary"
+    AB_TEST = "ab_test"
+    SHADOW = "shadow"
+    BLUE_GREEN = "blue_green"
+
+
+class TrafficStatus(StrEnum):
+    ACTIVE = "active"
+    PAUSED = "paused"  # a progressive rollout that waits for resume
+
+
+class VariantStatus(StrEnum):
+    PENDING = "pending"  # its workload is starting
+    ACTIVE = "active"  # taking its share
+    PROMOTING = "promoting"  # becoming the stable variant
+    DRAINING = "draining"  # out of the routing table, its workload going
+    INACTIVE = "inactive"  # failed to start, or removed from the traffic
+
+
+class WorkloadRole(StrEnum):
+    APP = "app"  # the serve's application, on the serve's route
+    VARIANT = "variant"  # one version of a serve with traffic variants, behind its router
+    ROUTER = "router"  # owns the route of a serve with traffic variants

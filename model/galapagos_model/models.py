@@ -6,6 +6,7 @@ from galapagos_model.catalog import Cluster, Environment, Serve
 from galapagos_model.deployments import ActiveDeployment, Deployment, DeploymentEvent, Workload
 from galapagos_model.identity import ApiToken, Project, ProjectMember, User
 from galapagos_model.infra import ApiServeInfraConfig, WorkflowServeInfraConfig
+from galapagos_model.traffic import TrafficConfig, TrafficVariant
 
 __all__ = [
     "ActiveDeployment",
@@ -21,6 +22,8 @@ __all__ = [
     "Project",
     "ProjectMember",
     "Serve",
+    "TrafficConfig",
+    "TrafficVariant",
     "User",
     "WorkflowServeInfraConfig",
     "Workload",

@@ -9,6 +9,7 @@ At most one deployment is in flight per (serve, environment): the database's uni
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from tortoise.exceptions import IntegrityError
@@ -18,7 +19,12 @@ from galapagos_core.catalog.environments import environment_named
 from galapagos_core.catalog.serves import visible_serve
 from galapagos_core.deployments.env_secrets import EnvSecrets
 from galapagos_core.deployments.specs import DeployRequest, RollbackRequest
-from galapagos_core.deployments.workload_spec import AppOptions, service_url, workload_spec
+from galapagos_core.deployments.workload_spec import (
+    AppOptions,
+    as_variant,
+    service_url,
+    workload_spec,
+)
 from galapagos_core.infra.service import api_config_of
 from galapagos_core.infra.specs import spec_of
 from galapagos_core.kernel import audit
@@ -39,9 +45,12 @@ from galapagos_model.enums import (
     ModelFormat,
     ProjectRole,
     ServeType,
+    WorkloadRole,
 )
 from galapagos_model.queries import deployments as deployment_queries
+from galapagos_model.queries import traffic as traffic_queries
 from galapagos_model.queries import workloads as workload_queries
+from galapagos_model.traffic import STABLE, TrafficVariant
 
 _SUPPORTED_KINDS = {
     EnvironmentBackend.RAY: {ArtifactKind.PACKAGE, ArtifactKind.MODEL},
@@ -81,6 +90,20 @@ def _check_model(artifact: Artifact, environment: Environment) -> None:
             uri=uri,
             backend=backend.value,
         )
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a traffic variant's deployment runs: its application, and its own route (a
+    blue-green preview) or none (requests come through the serve's router)."""
+
+    variant: TrafficVariant
+    app_name: str
+    route: str | None = None
+
+    @property
+    def stable(self) -> bool:
+        return self.variant.name == STABLE
 
 
 class DeploymentService:
@@ -132,8 +155,11 @@ class DeploymentService:
         idempotency_key: str | None = None,
         rollback_of: Deployment | None = None,
         action: str = "deploy",
+        placement: Placement | None = None,
     ) -> Deployment:
-        """Record a deployment and the workload spec it wants (inside the caller's transaction)."""
+        """Record a deployment and the workload spec it wants (inside the caller's transaction).
+        A serve with traffic variants deploys to its stable variant unless ``placement`` names
+        another."""
         if serve.type == ServeType.WORKFLOW:
             raise InvalidInput(
                 f"'{serve.name}' is a workflow serve: workflows are scheduled, not deployed here",
@@ -164,6 +190,15 @@ class DeploymentService:
             deployment_id, {**self.env.of_environment(environment), **env_vars}
         )
         spec = workload_spec(serve, environment, artifact, config, deployment_id, workload_env, app)
+        placement = placement or await self._stable_placement(serve, environment)
+        if placement is not None:
+            spec = as_variant(spec, placement.variant, placement.app_name, placement.route)
+            await traffic_queries.update_variant(placement.variant, artifact_id=artifact.id)
+        in_flight = (
+            f"{serve.id}:{environment.id}"
+            if placement is None or placement.stable
+            else f"variant:{placement.variant.id}"
+        )
         try:
             deployment = await deployment_queries.create_deployment(
                 id=deployment_id,
@@ -179,8 +214,9 @@ class DeploymentService:
                 service_url=service_url(self.ray, environment, spec),
                 idempotency_key=idempotency_key,
                 started_at=datetime.now(UTC),
-                inflight_key=f"{serve.id}:{environment.id}",
+                inflight_key=in_flight,
                 rollback_of=rollback_of,
+                variant=placement.variant if placement else None,
             )
         except IntegrityError:
             return await self._replay_or_refuse(serve, environment, idempotency_key)
@@ -192,6 +228,8 @@ class DeploymentService:
             spec=spec.model_dump(mode="json"),
             spec_hash=spec.digest(),
             labels=spec.labels(),
+            role=WorkloadRole.VARIANT if placement else WorkloadRole.APP,
+            variant_id=placement.variant.id if placement else None,
         )
         await deployment_queries.record_event(
             deployment, DeploymentStatus.PENDING, f"{action} requested"
@@ -212,6 +250,17 @@ class DeploymentService:
         )
         after_commit(self.reconcile.ring)
         return deployment
+
+    async def _stable_placement(self, serve: Serve, environment: Environment) -> Placement | None:
+        """Where the serve's stable variant runs, when it has traffic variants there."""
+        config = await traffic_queries.config_for(serve.id, environment.id)
+        if config is None:
+            return None
+        stable = await traffic_queries.variant_named(config.id, STABLE)
+        workload = await workload_queries.workload_of_variant(stable.id) if stable else None
+        if stable is None or workload is None:
+            return None
+        return Placement(stable, workload.name)
 
     async def _replay_or_refuse(
         self, serve: Serve, environment: Environment, idempotency_key: str | None
@@ -262,6 +311,9 @@ class DeploymentService:
         deployment = await deployment_queries.end_active(active, datetime.now(UTC))
         deployment.environment = environment
         await workload_queries.retire(environment.id, serve.id)
+        config = await traffic_queries.config_for(serve.id, environment.id, lock=True)
+        if config is not None:  # its variants and router go with the serve
+            await traffic_queries.delete_config(config)
         await audit.record(
             actor,
             "deployment.undeploy",

@@ -41,4 +41,6 @@ class EnvSecrets:
     def open_spec(self, payload: dict[str, Any]) -> WorkloadSpec:
         """A stored workload spec, ready to render: its secret values opened."""
         spec = WorkloadSpec.model_validate(payload)
+        if spec.deployment_id is None:  # a router: no variables of its own
+            return spec
         return spec.with_opened_env(self.open(UUID(spec.deployment_id), spec.env_vars))

@@ -55,7 +55,7 @@ class DeploymentReads:
         environment = await environment_named(env_name)
         active = await deployment_queries.active_for(serve.id, environment.id)
         flight = await deployment_queries.in_flight(serve.id, environment.id)
-        workload = await workload_queries.workload_for(environment.id, serve.id)
+        workload = await workload_queries.route_owner(environment.id, serve.id)
         return active, flight, workload
 
     async def wait(self, deployment_id: UUID, seconds: float) -> Deployment:

@@ -16,6 +16,7 @@ from galapagos_model.artifacts import Artifact
 from galapagos_model.catalog import Environment, Serve
 from galapagos_model.enums import ArtifactKind, EnvironmentBackend
 from galapagos_model.infra import ApiServeInfraConfig
+from galapagos_model.traffic import TrafficVariant
 
 
 @dataclass(frozen=True)
@@ -109,11 +110,28 @@ def scaled_replicas(config: ApiServeInfraConfig) -> tuple[int, int, int | None]:
 
 
 def service_url(ray: RaySettings, environment: Environment, spec: WorkloadSpec) -> str | None:
-    """Where the serve answers, when known before it is ready (Ray: its route)."""
+    """Where the serve answers, when known before it is ready (Ray: its route, which a
+    traffic variant's router owns; a blue-green preview has a route of its own)."""
     if environment.backend != EnvironmentBackend.RAY:
         return None
     if environment.ray_address == "local":
         base = f"http://127.0.0.1:{ray.serve_port}"
     else:
         base = str(environment.env_configs.get("serve_url") or "")
-    return f"{base.rstrip('/')}{spec.route_prefix}" if base else None
+    route = spec.route_prefix or f"/{spec.serve}"
+    return f"{base.rstrip('/')}{route}" if base else None
+
+
+def preview_route(serve: Serve) -> str:
+    """Where a blue-green config's new colour answers before the switch."""
+    return f"/{serve.name}-preview"
+
+
+def as_variant(
+    spec: WorkloadSpec, variant: TrafficVariant, app_name: str, route: str | None
+) -> WorkloadSpec:
+    """``spec`` run as a traffic variant: its own application, no route of its own (unless
+    ``route``: a preview), requests from the serve's router."""
+    return spec.model_copy(
+        update={"name": app_name, "route_prefix": route, "variant": str(variant.id)}
+    )

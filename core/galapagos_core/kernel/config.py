@@ -146,6 +146,17 @@ class RaySettings(BaseModel):
     replica_cpus: float = Field(0.1, gt=0)  # per replica when an infra config asks for none
 
 
+class TrafficSettings(BaseModel):
+    """Routers of serves with traffic variants."""
+
+    # Each router replica decides alone (sticky keys hash the same everywhere).
+    router_replicas: int = Field(2, ge=1, le=100)
+    router_cpus: float = Field(0.05, gt=0)
+    # A variant taken out of the routing table keeps running this long, so that requests
+    # the routers already sent it finish, before its workload goes.
+    drain_seconds: float = Field(10, ge=0)
+
+
 class ReconcileSettings(BaseModel):
     interval_seconds: float = Field(2.0, gt=0)
     # An environment's pass is stopped after this; its lease is renewed while the pass runs,
@@ -174,6 +185,7 @@ class Settings(BaseSettings):
     secrets: SecretsSettings = SecretsSettings()
     ray: RaySettings = RaySettings()
     reconcile: ReconcileSettings = ReconcileSettings()
+    traffic: TrafficSettings = TrafficSettings()
 
     @property
     def package_dir(self) -> Path:

@@ -16,9 +16,11 @@ from galapagos_core.kernel import audit
 from galapagos_core.kernel.actor import Actor
 from galapagos_core.workloads.spec import Observed, digest_of
 from galapagos_model.deployments import Workload
-from galapagos_model.enums import DeploymentStatus, DesiredState, WorkloadState
+from galapagos_model.enums import DeploymentStatus, DesiredState, VariantStatus, WorkloadState
 from galapagos_model.queries import deployments as deployment_queries
+from galapagos_model.queries import traffic as traffic_queries
 from galapagos_model.queries import workloads as workload_queries
+from galapagos_model.traffic import STABLE
 
 log = logging.getLogger("galapagos.reconciler")
 RECONCILER = Actor.system("reconciler")
@@ -105,17 +107,26 @@ async def record(workload: Workload, seen: Observed | None, health: HealthWatch)
 
 
 async def _activate(workload: Workload, url: str | None) -> None:
+    """The deployment is ready. It becomes the serve's active one, unless it runs a traffic
+    variant other than the stable one: that variant then takes its share (its router is
+    brought up to date by the traffic controller)."""
     deployment = workload.deployment
     if not deployment.status.in_flight:
         return
     now = _now()
-    active = await deployment_queries.active_for(
-        workload.serve_id, workload.environment_id, lock=True
-    )
-    previous = active.deployment if active else None
-    if previous is not None and previous.id != deployment.id:
-        await deployment_queries.supersede(previous, deployment, now)
-    await deployment_queries.activate(deployment, previous, url, now)
+    variant = await traffic_queries.variant_by_id(workload.variant_id)
+    if variant is not None and variant.name != STABLE:
+        await deployment_queries.activate(deployment, None, url, now, point=False)
+    else:
+        active = await deployment_queries.active_for(
+            workload.serve_id, workload.environment_id, lock=True
+        )
+        previous = active.deployment if active else None
+        if previous is not None and previous.id != deployment.id:
+            await deployment_queries.supersede(previous, deployment, now)
+        await deployment_queries.activate(deployment, previous, url, now)
+    if variant is not None:
+        await traffic_queries.update_variant(variant, status=VariantStatus.ACTIVE)
     await _audit(workload, "deployment.activate", {"deployment_id": str(deployment.id)})
     log.info("deployment %s is active", deployment.id)
 
@@ -125,11 +136,18 @@ async def _fail(workload: Workload, message: str) -> None:
     if not deployment.status.in_flight:
         return
     await deployment_queries.fail(deployment, message, _now())
-    # The previous version keeps serving: the workload goes back to its spec.
+    variant = await traffic_queries.variant_by_id(workload.variant_id)
     active = await deployment_queries.active_for(workload.serve_id, workload.environment_id)
-    if active is not None:
+    if variant is not None and variant.name != STABLE:
+        # A variant that did not start takes no traffic; its workload goes.
+        await traffic_queries.update_variant(variant, status=VariantStatus.INACTIVE, weight=0)
+        await traffic_queries.retire_workload(workload.id)
+    elif active is not None:
+        # The previous version keeps serving: the workload goes back to its spec.
         restored = active.deployment
         await workload_queries.restore(workload, restored, restored.spec, digest_of(restored.spec))
+        if variant is not None:
+            await traffic_queries.update_variant(variant, artifact_id=restored.artifact_id)
     else:
         await workload_queries.retire(workload.environment_id, workload.serve_id)
     await _audit(

@@ -35,6 +35,9 @@ log = logging.getLogger("galapagos.reconciler")
 
 BackendFor = Callable[[Environment], Awaitable[WorkloadBackend]]
 SpecOpener = Callable[[dict[str, Any]], WorkloadSpec]
+# Run at the start of each environment's pass (the traffic controller): it may change what
+# the workloads want.
+Preparer = Callable[[Environment], Awaitable[None]]
 _MAX_ERROR = 2000
 
 
@@ -62,8 +65,10 @@ class Reconciler:
         open_spec: SpecOpener,
         settings: ReconcileSettings,
         wakeup: Wakeup | None = None,
+        prepare: Preparer | None = None,
     ) -> None:
         self.backend_for = backend_for
+        self.prepare = prepare
         self.open_spec = open_spec
         self.settings = settings
         self.wakeup = wakeup or Wakeup()
@@ -152,6 +157,8 @@ class Reconciler:
             await reconcile_queries.renew(environment_id, self.owner, _now() + lease)
 
     async def reconcile(self, environment: Environment) -> None:
+        if self.prepare is not None:
+            await self.prepare(environment)
         workloads = await workload_queries.workloads_of(environment.id)
         if not workloads and environment.ray_address == "local":
             return  # nothing to run: do not start a local Ray just to look

@@ -23,10 +23,11 @@ class WorkloadSpec(BaseModel):
     project: str
     serve: str
     environment: str
-    deployment_id: str
-    route_prefix: str
-    artifact_kind: ArtifactKind
-    artifact_version: str
+    deployment_id: str | None = None  # None for a router: it outlives deployments
+    # None: no route of its own (a traffic variant, reached through its serve's router).
+    route_prefix: str | None
+    artifact_kind: ArtifactKind | None = None  # None for a router
+    artifact_version: str | None = None
     package_sha256: str | None = None  # rendered as a signed link (builds.links)
     import_path: str | None = None
     image_url: str | None = None
@@ -50,6 +51,12 @@ class WorkloadSpec(BaseModel):
     deployment_options: dict[str, dict[str, Any]] = {}
     # The route that says the app answers (None: /healthcheck where the app has one).
     health_path: str | None = None
+    # A traffic variant (its id, for labels: promoting it renames it, nothing else changes),
+    # taking requests from its serve's router.
+    variant: str | None = None
+    # The router of a serve with traffic variants: its routing table
+    # (galapagos_runtime.routing); the artifact fields then describe the stable variant.
+    routing: dict[str, Any] | None = None
     _opened_env: dict[str, str] | None = PrivateAttr(default=None)
 
     def with_opened_env(self, values: dict[str, str]) -> WorkloadSpec:
@@ -65,8 +72,11 @@ class WorkloadSpec(BaseModel):
 
     def digest(self) -> str:
         """A stable hash of everything that should make the backend change. Fields at their
-        defaults are left out, so a field added later changes no running workload's hash."""
-        content = self.model_dump(mode="json", exclude={"deployment_id"}, exclude_defaults=True)
+        defaults are left out, so a field added later changes no running workload's hash. A
+        router's table is left out too: a new table reconfigures it, nothing is redeployed."""
+        content = self.model_dump(
+            mode="json", exclude={"deployment_id", "routing"}, exclude_defaults=True
+        )
         return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
     def labels(self) -> dict[str, str]:
@@ -77,6 +87,7 @@ class WorkloadSpec(BaseModel):
             serve=self.serve,
             environment=self.environment,
             deployment=self.deployment_id,
+            variant=self.variant,
         )
 
 

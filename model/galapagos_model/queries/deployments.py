@@ -129,6 +129,27 @@ async def record_event(
     await DeploymentEvent.create(deployment=deployment, status=status, message=message)
 
 
+async def record_event_by_id(deployment_id: UUID, message: str) -> None:
+    """An event in the deployment's history, at its current status."""
+    deployment = await Deployment.get(id=deployment_id)
+    await record_event(deployment, deployment.status, message)
+
+
+async def end(deployment_id: UUID, message: str, at: datetime) -> None:
+    """The deployment stops running: a ready one ENDED, one still in flight FAILED."""
+    deployment = await Deployment.get(id=deployment_id)
+    if not deployment.status.in_flight and deployment.status != DeploymentStatus.ACTIVE:
+        return  # already over
+    status = DeploymentStatus.FAILED if deployment.status.in_flight else DeploymentStatus.ENDED
+    await Deployment.filter(id=deployment_id).update(
+        status=status,
+        ended_at=at,
+        inflight_key=None,
+        error=message if status == DeploymentStatus.FAILED else None,
+    )
+    await record_event(deployment, status, message)
+
+
 async def point_active(
     serve_id: UUID, environment_id: UUID, deployment: Deployment, previous: Deployment | None
 ) -> None:
@@ -171,9 +192,15 @@ async def supersede(previous: Deployment, by: Deployment, at: datetime) -> None:
 
 
 async def activate(
-    deployment: Deployment, previous: Deployment | None, url: str | None, at: datetime
+    deployment: Deployment,
+    previous: Deployment | None,
+    url: str | None,
+    at: datetime,
+    *,
+    point: bool = True,
 ) -> None:
-    """``deployment`` is ready: ACTIVE, out of flight, the serve's active one there."""
+    """``deployment`` is ready: ACTIVE, out of flight, and (``point``) the serve's active one
+    there."""
     changes: dict[str, Any] = {
         "status": DeploymentStatus.ACTIVE,
         "ready_at": at,
@@ -183,7 +210,8 @@ async def activate(
         changes["service_url"] = url
     await Deployment.filter(id=deployment.id).update(**changes)
     await record_event(deployment, DeploymentStatus.ACTIVE, "ready")
-    await point_active(deployment.serve_id, deployment.environment_id, deployment, previous)
+    if point:
+        await point_active(deployment.serve_id, deployment.environment_id, deployment, previous)
 
 
 async def fail(deployment: Deployment, error: str, at: datetime) -> None:

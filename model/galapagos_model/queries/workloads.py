@@ -11,16 +11,26 @@ from tortoise.expressions import F
 
 from galapagos_model.catalog import Environment, Serve
 from galapagos_model.deployments import Deployment, DeploymentEvent, Workload
-from galapagos_model.enums import DeploymentStatus, DesiredState, WorkloadState
+from galapagos_model.enums import DeploymentStatus, DesiredState, WorkloadRole, WorkloadState
 
 
-async def workload_for(
-    environment_id: UUID, serve_id: UUID, *, lock: bool = False
-) -> Workload | None:
-    query = Workload.filter(environment_id=environment_id, serve_id=serve_id)
-    if lock:
-        query = query.select_for_update()
-    return await query.first()
+async def route_owner(environment_id: UUID, serve_id: UUID) -> Workload | None:
+    """The workload that answers on the serve's route: its router when it has traffic
+    variants, else its application."""
+    rows = await Workload.filter(
+        environment_id=environment_id,
+        serve_id=serve_id,
+        role__in=[WorkloadRole.APP, WorkloadRole.ROUTER],
+    )
+    return min(
+        rows,
+        key=lambda w: (w.desired_state != DesiredState.DEPLOYED, w.role != WorkloadRole.ROUTER),
+        default=None,
+    )
+
+
+async def workload_of_variant(variant_id: UUID) -> Workload | None:
+    return await Workload.filter(variant_id=variant_id).first()
 
 
 async def workloads_of(environment_id: UUID) -> list[Workload]:
@@ -45,16 +55,22 @@ async def want(
     spec: dict[str, Any],
     spec_hash: str,
     labels: dict[str, str],
+    role: WorkloadRole = WorkloadRole.APP,
+    variant_id: UUID | None = None,
 ) -> None:
-    """The serve's workload in ``environment`` should run ``spec`` for ``deployment``: created,
-    or changed with its generation bumped (row-locked, in the caller's transaction)."""
-    workload = await workload_for(environment.id, serve.id, lock=True)
+    """The workload ``name`` in ``environment`` should run ``spec`` for ``deployment``:
+    created, or changed with its generation bumped (row-locked, in the caller's transaction)."""
+    workload = (
+        await Workload.filter(environment_id=environment.id, name=name).select_for_update().first()
+    )
     if workload is None:
         await Workload.create(
             environment=environment,
             serve=serve,
             deployment=deployment,
             backend=environment.backend,
+            role=role,
+            variant_id=variant_id,
             name=name,
             spec=spec,
             spec_hash=spec_hash,
@@ -65,6 +81,8 @@ async def want(
         return
     await Workload.filter(id=workload.id).update(
         deployment_id=deployment.id,
+        role=role,
+        variant_id=variant_id,
         spec=spec,
         spec_hash=spec_hash,
         labels=labels,

@@ -21,6 +21,7 @@ from galapagos_model.enums import ArtifactKind, WorkloadState
 
 MARKER = "_galapagos"
 RUNTIME_IMPORT_PATH = "galapagos_runtime.apps:build_app"
+ROUTER_IMPORT_PATH = "galapagos_runtime.router:build_router"
 _STATES = {
     "RUNNING": WorkloadState.READY,
     "DEPLOYING": WorkloadState.DEPLOYING,
@@ -56,16 +57,17 @@ def render(
 ) -> dict[str, Any]:
     """The Serve application config for ``spec``: packages (the runtime's and the user's)
     come as signed links the cluster fetches."""
+    marker = {"spec_hash": spec.digest(), "labels": spec.labels(), "health_path": spec.health_path}
+    runtime_env: dict[str, Any] = {"py_modules": [links.url(runtime_sha256)]}
+    if spec.routing is not None:
+        return _router(spec, marker, runtime_env, default_cpus)
     args: dict[str, Any] = {
-        MARKER: {
-            "spec_hash": spec.digest(),
-            "labels": spec.labels(),
-            "health_path": spec.health_path,
-        },
+        MARKER: marker,
         "name": spec.serve,
         "ingress": _ingress_options(spec, default_cpus),
     }
-    runtime_env: dict[str, Any] = {"py_modules": [links.url(runtime_sha256)]}
+    if spec.variant is not None:
+        args["routed"] = True
     if spec.artifact_kind == ArtifactKind.PACKAGE:
         assert spec.package_sha256 is not None
         args["target"] = spec.import_path
@@ -90,6 +92,27 @@ def render(
             {**options, "name": name} for name, options in sorted(spec.deployment_options.items())
         ]
     return application
+
+
+def _router(
+    spec: WorkloadSpec, marker: dict[str, Any], runtime_env: dict[str, Any], default_cpus: float
+) -> dict[str, Any]:
+    """The serve's traffic router: the routing table is its deployment's ``user_config``, so
+    a change of weights reconfigures the running replicas."""
+    router = {
+        "name": "router",
+        "num_replicas": spec.min_replicas,
+        "user_config": spec.routing,
+        "ray_actor_options": {"num_cpus": spec.cpus or default_cpus},
+    }
+    return {
+        "name": spec.name,
+        "route_prefix": spec.route_prefix,
+        "import_path": ROUTER_IMPORT_PATH,
+        "args": {MARKER: {**marker, "health_path": None}, "serve": spec.serve},
+        "runtime_env": runtime_env,
+        "deployments": [router],
+    }
 
 
 def _ingress_options(spec: WorkloadSpec, default_cpus: float) -> dict[str, Any]:
@@ -162,9 +185,11 @@ class RayBackend:
             if not marker:
                 continue  # not ours
             state = _STATES.get(app.get("status", ""), WorkloadState.DEPLOYING)
-            url = f"{endpoint.serve_url}{app.get('route_prefix') or config.get('route_prefix')}"
+            route = app.get("route_prefix") or config.get("route_prefix")
+            url = f"{endpoint.serve_url}{route}" if route else None
             unhealthy = None
-            if name in probe and state == WorkloadState.READY:
+            if name in probe and state == WorkloadState.READY and url:
+                # A traffic variant has no route of its own: Ray's health is all there is.
                 unhealthy = await self._unhealthy(url, marker.get("health_path"))
             found[name] = Observed(
                 name=name,

@@ -1,0 +1,73 @@
+"""The serve's router as the database wants it: a workload whose spec carries the routing table
+(galapagos_runtime.routing) made from the variants that take traffic now."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from galapagos_core.kernel.config import TrafficSettings
+from galapagos_core.traffic.rules import is_shadow
+from galapagos_core.workloads.spec import WorkloadSpec
+from galapagos_model.catalog import Environment, Serve
+from galapagos_model.deployments import Workload
+from galapagos_model.enums import VariantStatus
+from galapagos_model.queries import deployments as deployment_queries
+from galapagos_model.queries import traffic as traffic_queries
+from galapagos_model.traffic import STABLE, TrafficConfig, TrafficVariant
+
+
+def routing_table(
+    config: TrafficConfig, variants: list[TrafficVariant], workloads: dict[Any, Workload]
+) -> dict[str, Any]:
+    """The router's ``user_config``: the active variants in the order they were added."""
+    entries = [
+        {
+            "name": v.name,
+            "app": workloads[v.id].name,
+            "weight": v.weight,
+            "header_match": v.header_match or {},
+            "shadow": is_shadow(v.name),
+        }
+        for v in variants
+        if v.status == VariantStatus.ACTIVE and v.id in workloads
+    ]
+    sticky = (
+        {"header": config.sticky_header}
+        if config.sticky_header
+        else {"cookie": config.sticky_cookie}
+        if config.sticky_cookie
+        else None
+    )
+    return {"default": STABLE, "sticky": sticky, "variants": entries}
+
+
+async def sync_router(
+    serve: Serve, environment: Environment, config: TrafficConfig, settings: TrafficSettings
+) -> None:
+    """Bring the router's workload up to date with the variants (inside the caller's
+    transaction, with the config row locked)."""
+    variants = await traffic_queries.variants_of(config.id)
+    workloads = await traffic_queries.variant_workloads(config.id)
+    active = await deployment_queries.active_for(serve.id, environment.id)
+    if active is None:
+        return  # undeployed meanwhile: the router goes with the serve
+    spec = WorkloadSpec(
+        name=config.route_name,
+        project=serve.project.name,
+        serve=serve.name,
+        environment=environment.name,
+        route_prefix=f"/{serve.name}",
+        min_replicas=settings.router_replicas,
+        max_replicas=settings.router_replicas,
+        cpus=settings.router_cpus,
+        routing=routing_table(config, variants, workloads),
+    )
+    await traffic_queries.want_router(
+        serve,
+        environment,
+        active.deployment_id,
+        name=spec.name,
+        spec=spec.model_dump(mode="json"),
+        spec_hash=spec.digest(),
+        labels=spec.labels(),
+    )

@@ -1,0 +1,168 @@
+"""Traffic variants on a real local Ray, through HTTP: the serve's one address answers from
+several versions in the configured shares, sticky keys and header matches hold, weights change
+under load without a failed request, and promote swaps the stable version without a restart."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from scipy.stats import chisquare
+
+from galapagos_core.worker import Worker
+from tests.deployments.test_deploy_ray import MODEL, _build, _deploy, _ok, _ray_apps, _setup
+from tests.factories import bearer
+from tests.gitrepos import commit, make_repo
+
+pytestmark = pytest.mark.ray
+TRAFFIC = "/api/v1/serve/iris/traffic/local"
+
+
+async def _versions(
+    url: str, count: int, headers: Callable[[int], dict[str, str]] = lambda i: {}
+) -> list[str]:
+    """The version that answered each of ``count`` requests (16 at a time); any failure fails."""
+    gate = asyncio.Semaphore(16)
+    limits = httpx.Limits(max_connections=16)
+
+    async def one(client: httpx.AsyncClient, i: int) -> str:
+        async with gate:
+            response = await client.post(url, json={"instances": [[1]]}, headers=headers(i))
+        assert response.status_code == 200, response.text
+        return str(response.json()["predictions"][0])
+
+    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+        return list(await asyncio.gather(*(one(client, i) for i in range(count))))
+
+
+async def _eventually(check: Callable[[], Awaitable[bool]], seconds: float = 120) -> None:
+    for _ in range(int(seconds / 0.5)):
+        if await check():
+            return
+        await asyncio.sleep(0.5)
+    raise AssertionError("not within the time")
+
+
+async def _traffic(api: httpx.AsyncClient, admin: str) -> dict[str, Any]:
+    return await _ok(await api.get(TRAFFIC, headers=bearer(admin)))
+
+
+async def _all_active(api: httpx.AsyncClient, admin: str) -> bool:
+    traffic = await _traffic(api, admin)
+    router = traffic["router"] or {}
+    return router.get("state") == "READY" and all(
+        v["status"] == "active" for v in traffic["variants"]
+    )
+
+
+def _shares_hold(seen: list[str], expected: dict[str, float]) -> float:
+    counts = Counter(seen)
+    assert set(counts) <= set(expected), counts
+    observed = [counts[v] for v in expected]
+    return float(chisquare(observed, [len(seen) * expected[v] for v in expected]).pvalue)
+
+
+@pytest.mark.timeout(900)  # 14,000 requests through proxy, router and variant on two cores
+async def test_weighted_sticky_header_matched_split_weight_change_and_promote(
+    api: httpx.AsyncClient, admin: str, running: Worker, tmp_path: Path
+) -> None:
+    repo = make_repo(tmp_path / "repo", {"main.py": MODEL.format(version="v1")})
+    await _setup(api, admin)
+    await _build(api, admin, repo, "v1")
+    for version in ("v2", "v3"):
+        commit(repo, {"main.py": MODEL.format(version=version)})
+        await _build(api, admin, repo, version)
+    first = await _deploy(api, admin, "v1")
+    url = first["service_url"]
+
+    created = await _ok(
+        await api.post(
+            TRAFFIC,
+            headers=bearer(admin),
+            json={
+                "strategy": "ab_test",
+                "sticky": {"header": "x-user"},
+                "variants": [
+                    {"variant_name": "stable", "weight": 70},
+                    {"variant_name": "variant_b", "artifact_version": "v2", "weight": 20},
+                    {
+                        "variant_name": "variant_c",
+                        "artifact_version": "v3",
+                        "weight": 10,
+                        "header_match": {"x-beta": "yes"},
+                    },
+                ],
+            },
+        )
+    )
+    assert [v["status"] for v in created["variants"]] == ["active", "pending", "pending"]
+    await _eventually(lambda: _all_active(api, admin))
+
+    async def every_version_answers() -> bool:
+        return set(await _versions(url, 60)) == {"v1", "v2", "v3"}
+
+    await _eventually(every_version_answers)
+    traffic = await _traffic(api, admin)
+    assert traffic["service_url"] == url  # the serve's one address
+
+    # Weighted: 5,000 requests without a sticky key.
+    split = await _versions(url, 5000)
+    assert _shares_hold(split, {"v1": 0.7, "v2": 0.2, "v3": 0.1}) > 0.01
+
+    # Sticky: 1,000 keys, each 5 times, always the same version; the split over keys holds.
+    keyed = await _versions(url, 5000, lambda i: {"x-user": f"user-{i % 1000}"})
+    by_key: dict[int, set[str]] = {}
+    for i, version in enumerate(keyed):
+        by_key.setdefault(i % 1000, set()).add(version)
+    assert all(len(versions) == 1 for versions in by_key.values())
+    per_key = Counter(next(iter(v)) for v in by_key.values())
+    for version, share in {"v1": 0.7, "v2": 0.2, "v3": 0.1}.items():
+        assert abs(per_key[version] / 1000 - share) <= 0.03, per_key
+
+    # Header match: every matching request reaches variant_c, whatever the sticky key.
+    matched = await _versions(url, 300, lambda i: {"x-beta": "yes", "x-user": f"u{i}"})
+    assert set(matched) == {"v3"}
+
+    # A weight change under load: applied within a pass or two, nothing fails meanwhile.
+    load = asyncio.create_task(_versions(url, 1500))
+    await asyncio.sleep(1)
+    changed = await _ok(
+        await api.put(
+            f"{TRAFFIC}/weights",
+            headers=bearer(admin),
+            json={"weights": {"stable": 50, "variant_b": 50, "variant_c": 0}},
+        )
+    )
+    weights = {v["variant_name"]: v["weight"] for v in changed["variants"]}
+    assert weights == {"stable": 50, "variant_b": 50, "variant_c": 0}
+    await load  # every request of the load answered 200
+    await asyncio.sleep(2 * running.reconciler.settings.interval_seconds + 1)
+    after = await _versions(url, 2000)
+    assert "v3" not in after
+    assert _shares_hold(after, {"v1": 0.5, "v2": 0.5}) > 0.01
+
+    # Promote variant_b: v2 is the serve's active deployment, v1 drains and goes.
+    apps_before = set(await _ray_apps(running))
+    await _ok(
+        await api.post(f"{TRAFFIC}/promote", headers=bearer(admin), json={"variant": "variant_b"})
+    )
+    status = await _ok(await api.get("/api/v1/serve/iris/status/local", headers=bearer(admin)))
+    assert status["artifact_version"] == "v2"
+
+    async def v1_gone() -> bool:
+        apps = set(await _ray_apps(running))
+        return "iris" not in apps and apps < apps_before
+
+    await _eventually(v1_gone)
+    final = await _versions(url, 500)
+    assert set(final) == {"v2"}
+    names = {
+        v["variant_name"]: v["artifact_version"] for v in (await _traffic(api, admin))["variants"]
+    }
+    assert names == {"stable": "v2", "variant_c": "v3"}
+    await _ok(await api.post("/api/v1/serve/iris/undeploy/local", headers=bearer(admin)))

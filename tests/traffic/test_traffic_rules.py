@@ -1,0 +1,232 @@
+"""The traffic config's rules through the API, each with its code; refused changes write
+nothing; concurrent weight changes cannot together break the 100 (the config's row lock)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+
+from galapagos_model.artifacts import Artifact
+from galapagos_model.catalog import Environment
+from galapagos_model.deployments import Deployment, Workload
+from galapagos_model.enums import ArtifactKind
+from galapagos_model.queries import deployments as deployment_queries
+from galapagos_model.traffic import TrafficConfig, TrafficVariant
+from tests.factories import Factory, bearer
+
+TRAFFIC = "/api/v1/serve/iris/traffic/prod"
+
+
+@pytest.fixture
+async def deployed(api: httpx.AsyncClient, admin: str, factory: Factory) -> None:
+    """iris v1 active in prod (as the reconciler would have recorded it); v2, v3 built."""
+    h = bearer(admin)
+    await api.post("/api/v1/environment", headers=h, json={"name": "prod", "ray_address": "local"})
+    serve = await factory.serve("iris")
+    await factory.api_config(serve, await Environment.get(name="prod"))
+    for version in ("v1", "v2", "v3"):
+        await Artifact.create(
+            serve=serve,
+            version=version,
+            kind=ArtifactKind.PACKAGE,
+            package_sha256=version * 21 + "0",
+            import_path="main:app",
+        )
+    response = await api.post(
+        "/api/v1/serve/iris/deploy", headers=h, json={"env": "prod", "artifact_version": "v1"}
+    )
+    assert response.status_code == 200, response.text
+    deployment = await Deployment.get(id=response.json()["data"]["deployment_id"])
+    await deployment_queries.activate(deployment, None, None, datetime.now(UTC))
+
+
+async def _call(
+    api: httpx.AsyncClient, admin: str, method: str, path: str, body: Any = None
+) -> httpx.Response:
+    return await api.request(method, f"{TRAFFIC}{path}", headers=bearer(admin), json=body)
+
+
+def _code(response: httpx.Response) -> str:
+    return str(response.json()["error"]["code"])
+
+
+def _variants(*entries: tuple[str, str | None, int]) -> list[dict[str, Any]]:
+    return [
+        {"variant_name": name, "artifact_version": version, "weight": weight}
+        for name, version, weight in entries
+    ]
+
+
+@pytest.mark.parametrize(
+    ("strategy", "variants", "status", "code"),
+    [
+        ("canary", _variants(("stable", None, 101)), 422, "INVALID_TRAFFIC_WEIGHT"),
+        ("canary", _variants(("stable", None, -1)), 422, "INVALID_TRAFFIC_WEIGHT"),
+        (
+            "canary",
+            _variants(("stable", None, 90), ("Canary", "v2", 10)),
+            422,
+            "INVALID_VARIANT_NAME",
+        ),
+        ("canary", _variants(("canary", "v2", 10)), 422, "NO_STABLE_VARIANT"),
+        (
+            "ab_test",
+            _variants(("stable", None, 70), ("b", "v2", 40)),
+            422,
+            "WEIGHT_SUM_EXCEEDS_100",
+        ),
+        (
+            "ab_test",
+            _variants(("stable", None, 50), ("b", "v2", 1), ("b", "v3", 1)),
+            409,
+            "VARIANT_ALREADY_EXISTS",
+        ),
+        (
+            "canary",
+            _variants(("stable", None, 80), ("c1", "v2", 10), ("c2", "v3", 10)),
+            409,
+            "CANARY_ALREADY_EXISTS",
+        ),
+        (
+            "canary",
+            _variants(("stable", "v3", 90), ("canary", "v2", 10)),
+            422,
+            "STABLE_VERSION_MISMATCH",
+        ),
+        (
+            "canary",
+            _variants(("stable", None, 90), ("canary", "v9", 10)),
+            404,
+            "ARTIFACT_NOT_FOUND",
+        ),
+    ],
+)
+async def test_a_config_that_breaks_a_rule_is_refused_whole(
+    api: httpx.AsyncClient,
+    admin: str,
+    deployed: None,
+    strategy: str,
+    variants: list[dict[str, Any]],
+    status: int,
+    code: str,
+) -> None:
+    response = await _call(api, admin, "POST", "", {"strategy": strategy, "variants": variants})
+    assert response.status_code == status, response.text
+    assert _code(response) == code
+    assert await TrafficConfig.all().count() == 0
+    assert await TrafficVariant.all().count() == 0
+    assert await Workload.all().count() == 1  # the serve's own, untouched
+
+
+async def test_variant_rules_each_with_its_code(
+    api: httpx.AsyncClient, admin: str, deployed: None
+) -> None:
+    missing = await _call(api, admin, "GET", "")
+    assert (missing.status_code, _code(missing)) == (404, "TRAFFIC_CONFIG_NOT_FOUND")
+    variants = _variants(("stable", None, 90), ("canary", "v2", 10))
+    created = await _call(api, admin, "POST", "", {"strategy": "canary", "variants": variants})
+    assert created.status_code == 200, created.text
+    config = created.json()["data"]
+    assert [(v["variant_name"], v["status"]) for v in config["variants"]] == [
+        ("stable", "active"),
+        ("canary", "pending"),
+    ]
+    again = await _call(api, admin, "POST", "", {"strategy": "canary", "variants": variants})
+    assert (again.status_code, _code(again)) == (409, "TRAFFIC_CONFIG_EXISTS")
+
+    cases: list[tuple[str, str, Any, int, str]] = [
+        (
+            "POST",
+            "/variants",
+            {"variant_name": "canary", "artifact_version": "v3"},
+            409,
+            "VARIANT_ALREADY_EXISTS",
+        ),
+        (
+            "POST",
+            "/variants",
+            {"variant_name": "canary2", "artifact_version": "v3"},
+            409,
+            "CANARY_ALREADY_EXISTS",
+        ),
+        (
+            "POST",
+            "/variants",
+            {"variant_name": "x-y", "artifact_version": "v3"},
+            422,
+            "INVALID_VARIANT_NAME",
+        ),
+        ("PATCH", "/variants/canary", {"weight": 11}, 422, "WEIGHT_SUM_EXCEEDS_100"),
+        ("PATCH", "/variants/canary", {"weight": 200}, 422, "INVALID_TRAFFIC_WEIGHT"),
+        ("PATCH", "/variants/ghost", {"weight": 1}, 404, "TRAFFIC_VARIANT_NOT_FOUND"),
+        (
+            "PUT",
+            "/weights",
+            {"weights": {"stable": 10, "ghost": 1}},
+            404,
+            "TRAFFIC_VARIANT_NOT_FOUND",
+        ),
+        (
+            "PUT",
+            "/weights",
+            {"weights": {"stable": 60, "canary": 41}},
+            422,
+            "WEIGHT_SUM_EXCEEDS_100",
+        ),
+        ("POST", "/promote", {"variant": "stable"}, 409, "CANNOT_PROMOTE_STABLE"),
+        ("POST", "/promote", {"variant": "canary"}, 409, "CANNOT_PROMOTE_INACTIVE"),
+        ("POST", "/promote", {"variant": "ghost"}, 404, "TRAFFIC_VARIANT_NOT_FOUND"),
+        ("DELETE", "/variants/stable", None, 409, "CANNOT_DELETE_STABLE"),
+    ]
+    for method, path, body, status, code in cases:
+        response = await _call(api, admin, method, path, body)
+        assert (response.status_code, _code(response)) == (status, code), (path, body)
+    weights = {v.name: v.weight for v in await TrafficVariant.all()}
+    assert weights == {"stable": 90, "canary": 10}  # nothing refused was written
+
+    shadow = await _call(
+        api,
+        admin,
+        "POST",
+        "/variants",
+        {"variant_name": "shadow", "artifact_version": "v3", "weight": 100},
+    )
+    assert shadow.status_code == 200, shadow.text  # a shadow's copies are not part of the 100
+    both = await _call(api, admin, "PUT", "/weights", {"weights": {"stable": 50, "canary": 50}})
+    assert both.status_code == 200, both.text
+    assert {v["variant_name"]: v["weight"] for v in both.json()["data"]["variants"]} == {
+        "stable": 50,
+        "canary": 50,
+        "shadow": 100,
+    }
+
+
+async def test_concurrent_weight_changes_cannot_exceed_100_together(
+    api: httpx.AsyncClient, admin: str, deployed: None
+) -> None:
+    variants = _variants(("stable", None, 50), ("b", "v2", 40))
+    created = await _call(api, admin, "POST", "", {"strategy": "ab_test", "variants": variants})
+    assert created.status_code == 200, created.text
+    # Each alone keeps the sum at 100; both together would make it 110.
+    first, second = await asyncio.gather(
+        _call(api, admin, "PATCH", "/variants/b", {"weight": 50}),
+        _call(api, admin, "PATCH", "/variants/stable", {"weight": 60}),
+    )
+    assert sorted([first.status_code, second.status_code]) == [200, 422]
+    refused = first if first.status_code == 422 else second
+    assert _code(refused) == "WEIGHT_SUM_EXCEEDS_100"
+    assert sum(v.weight for v in await TrafficVariant.all()) == 100
+
+
+async def test_a_serve_without_an_active_deployment_has_no_stable_variant_to_split(
+    api: httpx.AsyncClient, admin: str, factory: Factory
+) -> None:
+    await api.post("/api/v1/environment", headers=bearer(admin), json={"name": "prod"})
+    await factory.serve("iris")
+    variants = _variants(("stable", None, 100))
+    response = await _call(api, admin, "POST", "", {"strategy": "canary", "variants": variants})
+    assert (response.status_code, _code(response)) == (409, "NO_ACTIVE_DEPLOYMENT")
