@@ -20,7 +20,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.api import free_port
 
 IDENTITY = ["-c", "user.name=bench", "-c", "user.email=bench@example.com"]
-RAY_PORTS = ("dashboard_port", "gcs_port", "serve_port", "client_port", "agent_port")
+RAY_PORTS = (
+    "dashboard_port",
+    "gcs_port",
+    "serve_port",
+    "client_port",
+    "agent_port",
+    "metrics_port",
+)
 
 
 @dataclass

@@ -76,6 +76,7 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
             "serve_port": _free_port(),
             "client_port": _free_port(),
             "agent_port": _free_port(),
+            "metrics_port": _free_port(),
             "num_cpus": 2,
         },
         "reconcile": {"interval_seconds": 0.3, "health_timeout_seconds": 5},

@@ -9,8 +9,8 @@ galapagos_runtime.apps:build_app`` (an application builder) and these ``args``:
   autoscaling, ``ray_actor_options``) from the infra config; per-deployment overrides of the
   deploy request travel in the Serve config's own ``deployments`` list, which wins;
 - ``args``: the arguments of a user's application builder;
-- ``routed``: the application is a variant of the serve, reached through its traffic router
-  (:mod:`galapagos_runtime.router`) rather than a route of its own;
+- ``routed``: the application also takes requests from its serve's traffic router
+  (:mod:`galapagos_runtime.router`), as a traffic variant does;
 - ``_galapagos``: the platform's marker (spec hash, labels), unused here.
 
 What the target is decides how it runs:

@@ -1,6 +1,7 @@
 """Traffic variants on a real local Ray, through HTTP: the serve's one address answers from
 several versions in the configured shares, sticky keys and header matches hold, weights change
-under load without a failed request, and promote swaps the stable version without a restart."""
+under load without a failed request, promote swaps the stable version without a restart, and
+a failing shadow gets its copies without changing any answer."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from scipy.stats import chisquare
 
 from galapagos_core.worker import Worker
@@ -165,4 +167,69 @@ async def test_weighted_sticky_header_matched_split_weight_change_and_promote(
         v["variant_name"]: v["artifact_version"] for v in (await _traffic(api, admin))["variants"]
     }
     assert names == {"stable": "v2", "variant_c": "v3"}
+    await _ok(await api.post("/api/v1/serve/iris/undeploy/local", headers=bearer(admin)))
+
+
+FAILING = """
+class Model:
+    def predict(self, instances):
+        raise RuntimeError("the shadow always fails")
+"""
+
+
+async def _shadow_copies(worker: Worker) -> float:
+    """Copies the routers recorded for shadows, from the Ray head's metrics endpoint."""
+    url = worker.backends.local_ray.endpoint().metrics
+    assert url is not None
+    async with httpx.AsyncClient() as client:
+        text = (await client.get(url)).text
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "ray_galapagos_variant_requests_total"
+        and sample.labels.get("role") == "shadow"
+        and sample.labels.get("serve") == "iris"
+    )
+
+
+@pytest.mark.timeout(600)
+async def test_a_failing_shadow_gets_its_copies_and_changes_no_answer(
+    api: httpx.AsyncClient, admin: str, running: Worker, tmp_path: Path
+) -> None:
+    repo = make_repo(tmp_path / "repo", {"main.py": MODEL.format(version="v1")})
+    await _setup(api, admin)
+    await _build(api, admin, repo, "v1")
+    commit(repo, {"main.py": FAILING})
+    await _build(api, admin, repo, "broken")
+    url = (await _deploy(api, admin, "v1"))["service_url"]
+    await _ok(
+        await api.post(
+            TRAFFIC,
+            headers=bearer(admin),
+            json={
+                "strategy": "shadow",
+                "variants": [
+                    {"variant_name": "stable"},
+                    {"variant_name": "shadow", "artifact_version": "broken", "weight": 100},
+                ],
+            },
+        )
+    )
+    await _eventually(lambda: _all_active(api, admin))
+
+    async def copying() -> bool:
+        await _versions(url, 20)
+        return await _shadow_copies(running) > 0
+
+    await _eventually(copying)
+    await asyncio.sleep(3)  # replicas report every 2 s
+    before = await _shadow_copies(running)
+    answers = await _versions(url, 2000)  # every answer 200, from stable
+    assert set(answers) == {"v1"}
+
+    async def all_counted() -> bool:
+        return await _shadow_copies(running) - before >= 0.99 * 2000
+
+    await _eventually(all_counted, seconds=30)
     await _ok(await api.post("/api/v1/serve/iris/undeploy/local", headers=bearer(admin)))

@@ -205,6 +205,32 @@ async def test_variant_rules_each_with_its_code(
     }
 
 
+async def test_a_rollout_needs_one_candidate_and_can_be_paused(
+    api: httpx.AsyncClient, admin: str, deployed: None
+) -> None:
+    plan = {"steps": [10, 50], "interval_seconds": 30}
+    ab = {"strategy": "ab_test", "variants": _variants(("stable", None, 0)), "rollout": plan}
+    refused = await _call(api, admin, "POST", "", ab)
+    assert (refused.status_code, _code(refused)) == (422, "ROLLOUT_STRATEGY_UNSUPPORTED")
+    steps = {**plan, "steps": [10, 101]}
+    canary = {"strategy": "canary", "variants": _variants(("stable", None, 0), ("canary", "v2", 0))}
+    bad_step = await _call(api, admin, "POST", "", {**canary, "rollout": steps})
+    assert (bad_step.status_code, _code(bad_step)) == (422, "INVALID_TRAFFIC_WEIGHT")
+    created = await _call(api, admin, "POST", "", {**canary, "rollout": plan})
+    assert created.status_code == 200, created.text
+    config = created.json()["data"]
+    assert config["rollout_step"] == 0
+    assert {v["variant_name"]: v["weight"] for v in config["variants"]}["canary"] == 10
+    paused = await _call(api, admin, "POST", "/pause")
+    assert paused.json()["data"]["status"] == "paused"
+    resumed = await _call(api, admin, "POST", "/resume")
+    assert resumed.json()["data"]["status"] == "active"
+    rolled_back = await _call(api, admin, "POST", "/rollback")
+    data = rolled_back.json()["data"]
+    assert data["rollout_step"] is None
+    assert [v["status"] for v in data["variants"]] == ["active", "draining"]
+
+
 async def test_concurrent_weight_changes_cannot_exceed_100_together(
     api: httpx.AsyncClient, admin: str, deployed: None
 ) -> None:

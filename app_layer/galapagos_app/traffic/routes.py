@@ -123,3 +123,25 @@ async def promote(call: Call[PromoteRequest, NoQuery]) -> TrafficRead:
 async def rollback(call: Call[NoBody, NoQuery]) -> TrafficRead:
     await call.services.traffic.rollback(call.actor, call.path["serve"], call.path["env"])
     return await _read(call)
+
+
+@router.post(
+    f"{_BASE}/pause",
+    summary="Hold a progressive rollout at its step",
+    response=TrafficRead,
+    errors=(403, 404),
+)
+async def pause(call: Call[NoBody, NoQuery]) -> TrafficRead:
+    await call.services.traffic.pause(call.actor, call.path["serve"], call.path["env"])
+    return await _read(call)
+
+
+@router.post(
+    f"{_BASE}/resume",
+    summary="Let a paused rollout go on (its step waits a whole interval again)",
+    response=TrafficRead,
+    errors=(403, 404),
+)
+async def resume(call: Call[NoBody, NoQuery]) -> TrafficRead:
+    await call.services.traffic.resume(call.actor, call.path["serve"], call.path["env"])
+    return await _read(call)

@@ -260,7 +260,7 @@ class DeploymentService:
         workload = await workload_queries.workload_of_variant(stable.id) if stable else None
         if stable is None or workload is None:
             return None
-        return Placement(stable, workload.name)
+        return Placement(stable, workload.name, workload.spec.get("route_prefix"))
 
     async def _replay_or_refuse(
         self, serve: Serve, environment: Environment, idempotency_key: str | None

@@ -140,6 +140,8 @@ class RaySettings(BaseModel):
     # outside Ray's worker port range (10002-19999).
     client_port: int = Field(10001, ge=1, le=65535)
     agent_port: int = Field(52365, ge=1, le=65535)
+    # Where the head serves its metrics (Prometheus format; the traffic routers' included).
+    metrics_port: int = Field(8267, ge=1, le=65535)
     num_cpus: float | None = Field(None, gt=0)
     object_store_mb: int = Field(256, ge=64)
     start_timeout_seconds: float = Field(120, gt=0)

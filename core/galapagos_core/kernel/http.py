@@ -74,6 +74,17 @@ class HttpClient:
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise HttpError(method, url, None, type(exc).__name__) from exc
 
+    async def text(self, url: str) -> str:
+        """GET ``url``'s body as text (a metrics page), or HttpError."""
+        try:
+            async with self.session.get(url) as response:
+                body = await response.text()
+                if response.status >= 400:
+                    raise HttpError("GET", url, response.status, body[:500])
+                return body
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise HttpError("GET", url, None, type(exc).__name__) from exc
+
     async def probe(self, url: str, *, seconds: float = 5.0) -> tuple[int | None, str]:
         """GET ``url`` once: its status and the start of its body, or (None, why) when
         nothing answered. For health checks: no retries, a short deadline."""

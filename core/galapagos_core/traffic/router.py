@@ -10,7 +10,7 @@ from galapagos_core.traffic.rules import is_shadow
 from galapagos_core.workloads.spec import WorkloadSpec
 from galapagos_model.catalog import Environment, Serve
 from galapagos_model.deployments import Workload
-from galapagos_model.enums import VariantStatus
+from galapagos_model.enums import DesiredState, VariantStatus, WorkloadState
 from galapagos_model.queries import deployments as deployment_queries
 from galapagos_model.queries import traffic as traffic_queries
 from galapagos_model.traffic import STABLE, TrafficConfig, TrafficVariant
@@ -51,12 +51,14 @@ async def sync_router(
     active = await deployment_queries.active_for(serve.id, environment.id)
     if active is None:
         return  # undeployed meanwhile: the router goes with the serve
+    router = await traffic_queries.router_of(environment.id, serve.id)
+    route = await _handover(serve, router, workloads, variants)
     spec = WorkloadSpec(
         name=config.route_name,
         project=serve.project.name,
         serve=serve.name,
         environment=environment.name,
-        route_prefix=f"/{serve.name}",
+        route_prefix=route,
         min_replicas=settings.router_replicas,
         max_replicas=settings.router_replicas,
         cpus=settings.router_cpus,
@@ -71,3 +73,34 @@ async def sync_router(
         spec_hash=spec.digest(),
         labels=spec.labels(),
     )
+
+
+async def _handover(
+    serve: Serve,
+    router: Workload | None,
+    workloads: dict[Any, Workload],
+    variants: list[TrafficVariant],
+) -> str | None:
+    """The router's route: none until it runs, then the serve's, which the stable variant
+    gives up in the same pass. Requests keep being answered throughout: by the serve's
+    application until the router, already running, takes the route over."""
+    route = f"/{serve.name}"
+    if router is None or router.desired_state != DesiredState.DEPLOYED:
+        return None
+    if router.spec.get("route_prefix") == route:
+        return route
+    running = (
+        router.current_state == WorkloadState.READY
+        and router.observed_generation == router.generation
+    )
+    if not running:
+        return None
+    for variant in variants:
+        workload = workloads.get(variant.id)
+        if workload is not None and workload.spec.get("route_prefix") == route:
+            spec = WorkloadSpec.model_validate(workload.spec)
+            spec = spec.model_copy(update={"route_prefix": None})
+            await traffic_queries.adopt_workload(
+                workload, variant, spec.model_dump(mode="json"), spec.digest()
+            )
+    return route

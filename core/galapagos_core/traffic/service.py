@@ -38,6 +38,7 @@ from galapagos_model.deployments import Workload
 from galapagos_model.enums import (
     EnvironmentBackend,
     ProjectRole,
+    TrafficStatus,
     TrafficStrategy,
     VariantStatus,
 )
@@ -150,7 +151,24 @@ class TrafficService:
             )
         if await traffic_queries.config_for(serve.id, environment.id, lock=True):
             raise errors.config_exists(serve_name, env_name)
-        shares = [rules.Share(v.variant_name, v.weight) for v in request.variants]
+        rollout = request.rollout
+        if rollout is not None:  # a candidate starts at the plan's first step
+            if request.strategy not in (TrafficStrategy.CANARY, TrafficStrategy.BLUE_GREEN):
+                raise InvalidInput(
+                    "a rollout walks one candidate through its steps: use the canary or "
+                    f"blue_green strategy, not {request.strategy.value}",
+                    code="ROLLOUT_STRATEGY_UNSUPPORTED",
+                    strategy=request.strategy.value,
+                )
+            for step in rollout.steps:
+                rules.check_weight("a rollout step", step)
+        shares = [
+            rules.Share(
+                v.variant_name,
+                rollout.steps[0] if rollout and _candidate(v.variant_name) else v.weight,
+            )
+            for v in request.variants
+        ]
         rules.check_variants(request.strategy, shares)
         weights = {share.name: share.weight for share in shares}
         active = await deployment_queries.active_for(serve.id, environment.id, lock=True)
@@ -189,6 +207,8 @@ class TrafficService:
             route_name=resource_name(serve.name, "router"),
             sticky_header=sticky.header if sticky else None,
             sticky_cookie=sticky.cookie if sticky else None,
+            rollout=rollout.model_dump(mode="json") if rollout else None,
+            rollout_step=0 if rollout else None,
         )
         stable = await traffic_queries.create_variant(
             config=config,
@@ -209,11 +229,12 @@ class TrafficService:
         return config
 
     async def _adopt(self, serve: Serve, environment: Environment, stable: TrafficVariant) -> None:
-        """The serve's application becomes its stable variant: same application, no route of
-        its own (the router takes it)."""
+        """The serve's application becomes its stable variant: the same application, keeping
+        its route until the router is ready to take it (galapagos_core.traffic.router)."""
         workload = await workload_queries.route_owner(environment.id, serve.id)
         assert workload is not None, "an active deployment has its workload"
-        spec = as_variant(WorkloadSpec.model_validate(workload.spec), stable, workload.name, None)
+        spec = WorkloadSpec.model_validate(workload.spec)
+        spec = as_variant(spec, stable, workload.name, spec.route_prefix)
         await traffic_queries.adopt_workload(
             workload, stable, spec.model_dump(mode="json"), spec.digest()
         )
@@ -260,10 +281,16 @@ class TrafficService:
         name = request.variant_name
         if any(v.name == name for v in scope.variants):
             raise errors.variant_exists(name)
+        plan = scope.config.rollout
+        weight = int(plan["steps"][0]) if plan and _candidate(name) else request.weight
         shares = [rules.Share(v.name, v.weight) for v in scope.live]
-        rules.check_variants(scope.config.strategy, [*shares, rules.Share(name, request.weight)])
-        variant = await self._start_variant(actor, scope, request, request.weight)
-        await self._changed(actor, scope, "variant.add", variant=name, weight=request.weight)
+        rules.check_variants(scope.config.strategy, [*shares, rules.Share(name, weight)])
+        variant = await self._start_variant(actor, scope, request, weight)
+        if plan and _candidate(name):  # a new candidate walks the config's plan from its start
+            await traffic_queries.update_config(
+                scope.config, rollout_step=0, step_started_at=None, status=TrafficStatus.ACTIVE
+            )
+        await self._changed(actor, scope, "variant.add", variant=name, weight=weight)
         return variant
 
     @transactional
@@ -343,6 +370,7 @@ class TrafficService:
         await deployment_queries.record_event(
             deployment, deployment.status, f"variant '{name}' is stable now: {why}"
         )
+        await self._end_rollout(scope)
 
     @transactional
     async def rollback(self, actor: Actor, serve_name: str, env_name: str) -> None:
@@ -360,3 +388,26 @@ class TrafficService:
                         workload.deployment_id, f"variant '{variant.name}' rolled back: {why}"
                     )
                 await self._drain(variant)
+        await self._end_rollout(scope)
+
+    async def _end_rollout(self, scope: Scope) -> None:
+        if scope.config.rollout_step is not None or scope.config.status != TrafficStatus.ACTIVE:
+            await traffic_queries.update_config(
+                scope.config, rollout_step=None, step_started_at=None, status=TrafficStatus.ACTIVE
+            )
+
+    @transactional
+    async def pause(self, actor: Actor, serve_name: str, env_name: str) -> None:
+        scope = await self._scope(actor, serve_name, env_name)
+        await traffic_queries.update_config(scope.config, status=TrafficStatus.PAUSED)
+        await self._changed(actor, scope, "pause")
+
+    @transactional
+    async def resume(self, actor: Actor, serve_name: str, env_name: str) -> None:
+        """A paused rollout goes on; its step waits a whole interval again (what it saw while
+        paused does not count)."""
+        scope = await self._scope(actor, serve_name, env_name)
+        await traffic_queries.update_config(
+            scope.config, status=TrafficStatus.ACTIVE, step_started_at=None
+        )
+        await self._changed(actor, scope, "resume")

@@ -48,10 +48,31 @@ class Sticky(Body):
         return self
 
 
+class Gates(Body):
+    """What a candidate must show at each step of a rollout, over the step's interval."""
+
+    min_requests: int = Field(50, ge=1, le=10**9, description="fewer: wait, decide nothing")
+    min_success_rate: float = Field(0.99, ge=0, le=1, description="non-5xx share, absolute")
+    max_success_rate_drop: float = Field(
+        0.01, ge=0, le=1, description="at most this much below the stable variant's"
+    )
+    max_p99_ms: float | None = Field(None, gt=0, le=3_600_000, description="absolute limit")
+    max_p99_ratio: float | None = Field(
+        2.0, gt=0, le=1000, description="at most this many times the stable variant's p99"
+    )
+
+
+class RolloutPlan(Body):
+    steps: list[Weight] = Field(min_length=1, max_length=20, description="candidate weights")
+    interval_seconds: float = Field(60, ge=1, le=7 * 86400)
+    gates: Gates = Gates()
+
+
 class TrafficRequest(Body):
     strategy: TrafficStrategy
     variants: list[VariantRequest] = Field(min_length=1, max_length=20)
     sticky: Sticky | None = None
+    rollout: RolloutPlan | None = None
 
 
 class WeightRequest(Body):

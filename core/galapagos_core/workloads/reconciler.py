@@ -184,12 +184,13 @@ class Reconciler:
             for name in observed
             if name not in wanted or wanted[name].desired_state == DesiredState.UNDEPLOYED
         ]
-        if to_apply:
-            log.info("environment %s: applying %s", environment.name, [s.name for s in to_apply])
-            await backend.apply(environment, to_apply)
+        # Unwanted objects go first: what replaces them may take their names or routes.
         if stale:
             log.info("environment %s: deleting %s", environment.name, stale)
             await backend.delete(environment, stale)
+        if to_apply:
+            log.info("environment %s: applying %s", environment.name, [s.name for s in to_apply])
+            await backend.apply(environment, to_apply)
         applied = {spec.name for spec in to_apply}
         await record_applied([w for w in workloads if w.name in applied])
         for workload in workloads:

@@ -72,10 +72,14 @@ class WorkloadSpec(BaseModel):
 
     def digest(self) -> str:
         """A stable hash of everything that should make the backend change. Fields at their
-        defaults are left out, so a field added later changes no running workload's hash. A
-        router's table is left out too: a new table reconfigures it, nothing is redeployed."""
+        defaults are left out, so a field added later changes no running workload's hash.
+        Left out too, so that nothing is redeployed when they change: a router's table (it
+        reconfigures the router), and whether and where the application has a route of its
+        own (a serve's application becoming its stable traffic variant keeps running)."""
         content = self.model_dump(
-            mode="json", exclude={"deployment_id", "routing"}, exclude_defaults=True
+            mode="json",
+            exclude={"deployment_id", "routing", "route_prefix", "variant"},
+            exclude_defaults=True,
         )
         return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 

@@ -25,11 +25,17 @@ async def config_for(
     return await query.first()
 
 
-async def configs_of(environment_id: UUID, *, ids: list[UUID] | None = None) -> list[TrafficConfig]:
-    query = TrafficConfig.filter(environment_id=environment_id)
-    if ids is not None:
-        query = query.filter(id__in=ids)
-    return await query.select_related("serve__project")
+async def configs_of(environment_id: UUID) -> list[TrafficConfig]:
+    return await TrafficConfig.filter(environment_id=environment_id).select_related(
+        "serve__project"
+    )
+
+
+async def locked_config(config_id: UUID) -> TrafficConfig | None:
+    """The config with its serve, its row (only its) held for the caller's transaction."""
+    if not await TrafficConfig.filter(id=config_id).select_for_update().exists():
+        return None
+    return await TrafficConfig.get(id=config_id).select_related("serve__project")
 
 
 async def variants_of(config_id: UUID) -> list[TrafficVariant]:

@@ -29,7 +29,7 @@ from galapagos_core.workloads.spec import BackendError
 
 log = logging.getLogger("galapagos.ray")
 # Each port, the setting that names it.
-_PORTS = ("gcs_port", "dashboard_port", "serve_port", "client_port", "agent_port")
+_PORTS = ("gcs_port", "dashboard_port", "serve_port", "client_port", "agent_port", "metrics_port")
 
 
 def _free(port: int) -> bool:
@@ -124,6 +124,7 @@ class LocalRay:
             self._token(),
             self.serve_url,
             http_options={"host": "127.0.0.1", "port": self.ports["serve_port"]},
+            metrics=f"http://127.0.0.1:{self.ports['metrics_port']}/metrics",
         )
 
     async def _answers(self) -> bool:
@@ -173,6 +174,7 @@ class LocalRay:
             f"--dashboard-port={ports['dashboard_port']}",
             f"--ray-client-server-port={ports['client_port']}",
             f"--dashboard-agent-listen-port={ports['agent_port']}",
+            f"--metrics-export-port={ports['metrics_port']}",
             "--include-dashboard=true",
             "--disable-usage-stats",
             f"--object-store-memory={s.object_store_mb * 1024 * 1024}",
@@ -185,6 +187,9 @@ class LocalRay:
             "RAY_AUTH_MODE": "token",
             "RAY_AUTH_TOKEN_PATH": str(self.dir / "auth_token"),
             "RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S": "0",
+            # Replicas report their metrics every 2 s (Ray's default is 10 s): rollout gates
+            # read them.
+            "RAY_metrics_report_interval_ms": "2000",
         }
         env.pop("RAY_AUTH_TOKEN", None)
         log.info(

@@ -20,6 +20,7 @@ from galapagos_model.catalog import Environment
 from galapagos_model.enums import ArtifactKind, WorkloadState
 
 MARKER = "_galapagos"
+VARIANT_LABEL = "galapagos.io/variant"
 RUNTIME_IMPORT_PATH = "galapagos_runtime.apps:build_app"
 ROUTER_IMPORT_PATH = "galapagos_runtime.router:build_router"
 _STATES = {
@@ -33,8 +34,9 @@ _STATES = {
 
 
 class RayEndpoint:
-    """Where an environment's Ray is: dashboard URL, bearer token, Serve's public URL, and
-    the HTTP options Serve should start with (None: keep whatever the cluster runs)."""
+    """Where an environment's Ray is: dashboard URL, bearer token, Serve's public URL, the
+    HTTP options Serve should start with (None: keep whatever the cluster runs), and where
+    its metrics can be read in Prometheus' format (a single-node head's; None: unknown)."""
 
     def __init__(
         self,
@@ -42,11 +44,13 @@ class RayEndpoint:
         token: str | None,
         serve_url: str,
         http_options: dict[str, Any] | None = None,
+        metrics: str | None = None,
     ) -> None:
         self.dashboard = dashboard.rstrip("/")
         self.token = token
         self.serve_url = serve_url.rstrip("/")
         self.http_options = http_options
+        self.metrics = metrics
 
 
 Resolver = Callable[[Environment], Awaitable[RayEndpoint]]
@@ -57,7 +61,10 @@ def render(
 ) -> dict[str, Any]:
     """The Serve application config for ``spec``: packages (the runtime's and the user's)
     come as signed links the cluster fetches."""
-    marker = {"spec_hash": spec.digest(), "labels": spec.labels(), "health_path": spec.health_path}
+    # The marker is part of the application's args: what is in it must not change when the
+    # application becomes a traffic variant (its route moves to the router, nothing restarts).
+    labels = {k: v for k, v in spec.labels().items() if k != VARIANT_LABEL}
+    marker = {"spec_hash": spec.digest(), "labels": labels, "health_path": spec.health_path}
     runtime_env: dict[str, Any] = {"py_modules": [links.url(runtime_sha256)]}
     if spec.routing is not None:
         return _router(spec, marker, runtime_env, default_cpus)
@@ -65,9 +72,10 @@ def render(
         MARKER: marker,
         "name": spec.serve,
         "ingress": _ingress_options(spec, default_cpus),
+        # Every application can take requests from a traffic router, so that becoming a
+        # variant changes nothing that runs.
+        "routed": True,
     }
-    if spec.variant is not None:
-        args["routed"] = True
     if spec.artifact_kind == ArtifactKind.PACKAGE:
         assert spec.package_sha256 is not None
         args["target"] = spec.import_path

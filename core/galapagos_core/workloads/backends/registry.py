@@ -49,10 +49,10 @@ class Backends:
             return self.kserve
         runtime, cpus = await self.runtime_sha256(), self.settings.ray.replica_cpus
         if environment.backend == EnvironmentBackend.RAY:
-            return RayBackend(self.http, self._ray_endpoint, self.links, runtime, default_cpus=cpus)
+            return RayBackend(self.http, self.ray_endpoint, self.links, runtime, default_cpus=cpus)
         return KubeRayBackend(self.kube, self.links, runtime, default_cpus=cpus)
 
-    async def _ray_endpoint(self, environment: Environment) -> RayEndpoint:
+    async def ray_endpoint(self, environment: Environment) -> RayEndpoint:
         if environment.ray_address == "local":
             return await self.local_ray.ensure_started()
         token = (

@@ -1,0 +1,141 @@
+"""Progressive rollouts on a real local Ray, gated by the routers' own metrics: a healthy
+canary walks every step and is promoted; one that fails a fifth of its requests is rolled
+back within two intervals, and clients then see stable's answers only."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from galapagos_core.worker import Worker
+from tests.deployments.test_deploy_ray import MODEL, _build, _deploy, _ok, _setup
+from tests.factories import bearer
+from tests.gitrepos import commit, make_repo
+from tests.traffic.test_traffic_ray import TRAFFIC, _eventually, _traffic, _versions
+
+pytestmark = pytest.mark.ray
+FLAKY = """
+import random
+
+class Model:
+    def predict(self, instances):
+        if random.random() < 0.2:
+            raise RuntimeError("flaky")
+        return ["flaky" for _ in instances]
+"""
+INTERVAL = 6
+
+
+async def _steady_load(url: str, seen: Counter[str], stop: asyncio.Event) -> None:
+    """About 40 requests a second until stopped; answers counted by version (or status)."""
+    async with httpx.AsyncClient(timeout=30) as client:
+        while not stop.is_set():
+            response = await client.post(url, json={"instances": [[1]]})
+            ok = response.status_code == 200
+            seen[str(response.json()["predictions"][0]) if ok else "failed"] += 1
+            await asyncio.sleep(0.025)
+
+
+async def _start(api: httpx.AsyncClient, admin: str, tmp_path: Path, canary: str) -> str:
+    repo = make_repo(tmp_path / "repo", {"main.py": MODEL.format(version="v1")})
+    await _setup(api, admin)
+    await _build(api, admin, repo, "v1")
+    commit(repo, {"main.py": canary})
+    await _build(api, admin, repo, "v2")
+    url = str((await _deploy(api, admin, "v1"))["service_url"])
+    await _ok(
+        await api.post(
+            TRAFFIC,
+            headers=bearer(admin),
+            json={
+                "strategy": "canary",
+                "variants": [
+                    {"variant_name": "stable"},
+                    {"variant_name": "canary", "artifact_version": "v2"},
+                ],
+                "rollout": {
+                    "steps": [30, 60],
+                    "interval_seconds": INTERVAL,
+                    "gates": {"min_requests": 20, "min_success_rate": 0.95, "max_p99_ratio": None},
+                },
+            },
+        )
+    )
+    return url
+
+
+async def _events(api: httpx.AsyncClient, admin: str, deployment_id: str) -> list[str]:
+    detail = await _ok(
+        await api.get(f"/api/v1/serve/iris/deployments/{deployment_id}", headers=bearer(admin))
+    )
+    return [str(e["message"]) for e in detail["events"]]
+
+
+@contextlib.asynccontextmanager
+async def _load(url: str) -> Any:
+    seen: Counter[str] = Counter()
+    stop = asyncio.Event()
+    task = asyncio.create_task(_steady_load(url, seen, stop))
+    try:
+        yield seen
+    finally:
+        stop.set()
+        await task
+
+
+@pytest.mark.timeout(600)
+async def test_a_healthy_canary_walks_every_step_and_is_promoted(
+    api: httpx.AsyncClient, admin: str, running: Worker, tmp_path: Path
+) -> None:
+    url = await _start(api, admin, tmp_path, MODEL.format(version="v2"))
+    canary = (await _traffic(api, admin))["variants"][1]
+    async with _load(url) as seen:
+
+        async def promoted() -> bool:
+            traffic = await _traffic(api, admin)
+            return [v["variant_name"] for v in traffic["variants"]] == ["stable"]
+
+        await _eventually(promoted, seconds=180)
+    assert seen["failed"] == 0, seen
+    assert seen["v2"] > 0
+    events = await _events(api, admin, canary["deployment_id"])
+    assert any("rollout step 1 of 2 at 30%: pass" in e for e in events), events
+    assert any("rollout step 2 of 2 at 60%: pass" in e for e in events), events
+    assert any("is stable now: the rollout passed every step" in e for e in events), events
+    status = await _ok(await api.get("/api/v1/serve/iris/status/local", headers=bearer(admin)))
+    assert status["artifact_version"] == "v2"
+    await _ok(await api.post("/api/v1/serve/iris/undeploy/local", headers=bearer(admin)))
+
+
+@pytest.mark.timeout(600)
+async def test_a_canary_failing_a_fifth_of_its_requests_is_rolled_back(
+    api: httpx.AsyncClient, admin: str, running: Worker, tmp_path: Path
+) -> None:
+    url = await _start(api, admin, tmp_path, FLAKY)
+    canary = (await _traffic(api, admin))["variants"][1]
+
+    async def taking_traffic() -> bool:
+        traffic = await _traffic(api, admin)
+        return traffic["step_started_at"] is not None
+
+    await _eventually(taking_traffic)
+    started = asyncio.get_running_loop().time()
+    async with _load(url):
+
+        async def rolled_back() -> bool:
+            traffic = await _traffic(api, admin)
+            return traffic["rollout_step"] is None
+
+        await _eventually(rolled_back, seconds=120)
+    assert asyncio.get_running_loop().time() - started <= 2 * INTERVAL + 5
+    events = await _events(api, admin, canary["deployment_id"])
+    assert any("rollout step 1 of 2 at 30%: fail: success rate" in e for e in events), events
+    await asyncio.sleep(3)  # the router's table without the canary
+    assert set(await _versions(url, 300)) == {"v1"}  # no errors: _versions fails on any
+    await _ok(await api.post("/api/v1/serve/iris/undeploy/local", headers=bearer(admin)))
