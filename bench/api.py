@@ -164,11 +164,18 @@ _UNIT = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
 def load(
-    wrk: str, url: str, seconds: int, *, token: str | None = None, body: str | None = None
+    wrk: str,
+    url: str,
+    seconds: int,
+    *,
+    token: str | None = None,
+    body: str | None = None,
+    connections: int = CONCURRENCY,
 ) -> tuple[float, float, float, int]:
-    """wrk at concurrency 16 for ``seconds``: (req/s, p50 ms, p99 ms, non-2xx answers). With
-    ``body``, every request POSTs it as JSON."""
-    command = [wrk, "-t2", f"-c{CONCURRENCY}", f"-d{seconds}s", "--latency"]
+    """wrk at concurrency ``connections`` (16) for ``seconds``: (req/s, p50 ms, p99 ms,
+    non-2xx answers). With ``body``, every request POSTs it as JSON."""
+    threads = min(2, connections)
+    command = [wrk, f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
     if token:
         command += ["-H", f"Authorization: Bearer {token}"]
     with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:

@@ -41,7 +41,9 @@ _SCOPE_KEYS = (
 )
 # A router replica holds a request until its variant answered: as many as the variants take.
 MAX_ONGOING_REQUESTS = 256
-MAX_SHADOW_COPIES = 256  # copies in flight per replica; beyond, copies are dropped (counted)
+# Copies in flight per replica; beyond, copies are dropped (and counted): a shadow slower than
+# the traffic it is copied costs the router a bounded amount of memory, never the clients time.
+MAX_SHADOW_COPIES = 1024
 Stream = DeploymentResponseGenerator[dict[str, Any]]
 LATENCY_BUCKETS_MS = [1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000]
 

@@ -112,7 +112,10 @@ class RoutingTable:
     ) -> Variant:
         """The variant that answers a request with ``headers`` (lower-case names)."""
         for variant in self._matchers:
-            if all(headers.get(name) == value for name, value in variant.header_match):
+            for name, value in variant.header_match:
+                if headers.get(name) != value:
+                    break
+            else:
                 return variant
         key = self.sticky_key(headers, cookies or {})
         point = sticky_point(key) if key is not None else int(draw() * 100 * _SCALE)

@@ -4,6 +4,7 @@ undeploy; failures keep the previous version serving; one-click model deploys.""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -342,6 +343,38 @@ async def _has(worker: Worker, name: str, *, absent: bool = False) -> bool:
     return (name in await _ray_apps(worker)) != absent
 
 
+async def worker_process(settings: Settings) -> asyncio.subprocess.Process:
+    """`galapagos worker` in its own process, on the session's database and Ray head, with a
+    short lease (so that another worker takes over soon after it dies)."""
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("GALAPAGOS_", "MYSQL_"))},
+        "ENV": "test",
+        "GALAPAGOS_DATA_DIR": str(settings.data_dir),
+        "GALAPAGOS_API__PUBLIC_URL": str(settings.api.public_url),
+        "GALAPAGOS_RECONCILE__LEASE_SECONDS": "2",
+        "GALAPAGOS_RECONCILE__INTERVAL_SECONDS": "0.2",
+        "GALAPAGOS_BUILDS__LOCAL_SOURCE_ROOTS": json.dumps(
+            [str(root) for root in settings.builds.local_source_roots]
+        ),
+        **{
+            f"GALAPAGOS_RAY__{k.upper()}": str(v)
+            for k, v in settings.ray.model_dump().items()
+            if v is not None
+        },
+    }
+    if TEST_DB == "mysql":
+        env["GALAPAGOS_DATABASE__URL"] = MYSQL_URL
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "galapagos_app.cli",
+        "worker",
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
 async def test_killed_worker_between_apply_and_ready_converges(
     api: httpx.AsyncClient, admin: str, worker_parts: Worker, settings: Settings, tmp_path: Path
 ) -> None:
@@ -370,30 +403,7 @@ async def test_killed_worker_between_apply_and_ready_converges(
         )
     )
 
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("GALAPAGOS_", "MYSQL_"))},
-        "ENV": "test",
-        "GALAPAGOS_DATA_DIR": str(settings.data_dir),
-        "GALAPAGOS_API__PUBLIC_URL": str(settings.api.public_url),
-        "GALAPAGOS_RECONCILE__LEASE_SECONDS": "2",
-        "GALAPAGOS_RECONCILE__INTERVAL_SECONDS": "0.2",
-        **{
-            f"GALAPAGOS_RAY__{k.upper()}": str(v)
-            for k, v in settings.ray.model_dump().items()
-            if v is not None
-        },
-    }
-    if TEST_DB == "mysql":
-        env["GALAPAGOS_DATABASE__URL"] = MYSQL_URL
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "galapagos_app.cli",
-        "worker",
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    process = await worker_process(settings)
     try:  # applied, not yet observed ready: kill it there
         for _ in range(600):
             if (

@@ -1,11 +1,13 @@
-"""Progressive rollouts on a real local Ray, gated by the routers' own metrics: a healthy
-canary walks every step and is promoted; one that fails a fifth of its requests is rolled
-back within two intervals, and clients then see stable's answers only."""
+"""Rollouts on a real local Ray under steady load. Progressive, gated by the routers' own
+metrics: a healthy canary walks every step and is promoted; one that fails a fifth of its
+requests is rolled back within two intervals, and clients then see stable's answers only.
+Blue-green: the new colour answers on its preview URL, then one switch, no failed request."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -13,8 +15,16 @@ from typing import Any
 import httpx
 import pytest
 
+from galapagos_core.kernel.config import Settings
 from galapagos_core.worker import Worker
-from tests.deployments.test_deploy_ray import MODEL, _build, _deploy, _ok, _setup
+from tests.deployments.test_deploy_ray import (
+    MODEL,
+    _build,
+    _deploy,
+    _ok,
+    _setup,
+    worker_process,
+)
 from tests.factories import bearer
 from tests.gitrepos import commit, make_repo
 from tests.traffic.test_traffic_ray import TRAFFIC, _eventually, _traffic, _versions
@@ -33,16 +43,26 @@ INTERVAL = 6
 
 
 async def _steady_load(url: str, seen: Counter[str], stop: asyncio.Event) -> None:
-    """About 40 requests a second until stopped; answers counted by version (or status)."""
-    async with httpx.AsyncClient(timeout=30) as client:
+    """50 requests a second (one every 20 ms, each on its own) until stopped; answers counted
+    by version, or as failed."""
+
+    async def one(client: httpx.AsyncClient) -> None:
+        response = await client.post(url, json={"instances": [[1]]})
+        ok = response.status_code == 200
+        seen[str(response.json()["predictions"][0]) if ok else "failed"] += 1
+
+    loop = asyncio.get_running_loop()
+    async with httpx.AsyncClient(timeout=30) as client, asyncio.TaskGroup() as group:
+        tick = loop.time()
         while not stop.is_set():
-            response = await client.post(url, json={"instances": [[1]]})
-            ok = response.status_code == 200
-            seen[str(response.json()["predictions"][0]) if ok else "failed"] += 1
-            await asyncio.sleep(0.025)
+            group.create_task(one(client))
+            tick += 0.02
+            await asyncio.sleep(max(0.0, tick - loop.time()))
 
 
-async def _start(api: httpx.AsyncClient, admin: str, tmp_path: Path, canary: str) -> str:
+async def _start(
+    api: httpx.AsyncClient, admin: str, tmp_path: Path, canary: str, interval: float = INTERVAL
+) -> str:
     repo = make_repo(tmp_path / "repo", {"main.py": MODEL.format(version="v1")})
     await _setup(api, admin)
     await _build(api, admin, repo, "v1")
@@ -61,7 +81,7 @@ async def _start(api: httpx.AsyncClient, admin: str, tmp_path: Path, canary: str
                 ],
                 "rollout": {
                     "steps": [30, 60],
-                    "interval_seconds": INTERVAL,
+                    "interval_seconds": interval,
                     "gates": {"min_requests": 20, "min_success_rate": 0.95, "max_p99_ratio": None},
                 },
             },
@@ -139,3 +159,100 @@ async def test_a_canary_failing_a_fifth_of_its_requests_is_rolled_back(
     await asyncio.sleep(3)  # the router's table without the canary
     assert set(await _versions(url, 300)) == {"v1"}  # no errors: _versions fails on any
     await _ok(await api.post("/api/v1/serve/iris/undeploy/local", headers=bearer(admin)))
+
+
+@pytest.mark.timeout(600)
+async def test_blue_green_previews_then_switches_under_load_without_a_failed_request(
+    api: httpx.AsyncClient, admin: str, running: Worker, tmp_path: Path
+) -> None:
+    repo = make_repo(tmp_path / "repo", {"main.py": MODEL.format(version="v1")})
+    await _setup(api, admin)
+    await _build(api, admin, repo, "v1")
+    commit(repo, {"main.py": MODEL.format(version="v2")})
+    await _build(api, admin, repo, "v2")
+    url = str((await _deploy(api, admin, "v1"))["service_url"])
+    await _ok(
+        await api.post(
+            TRAFFIC,
+            headers=bearer(admin),
+            json={
+                "strategy": "blue_green",
+                "variants": [
+                    {"variant_name": "stable"},
+                    {"variant_name": "green", "artifact_version": "v2"},
+                ],
+            },
+        )
+    )
+
+    async def previewing() -> bool:
+        traffic = await _traffic(api, admin)
+        ready = all(v["status"] == "active" for v in traffic["variants"])
+        return ready and traffic["preview_url"] is not None and traffic["router"]["url"] == url
+
+    await _eventually(previewing)
+    preview = (await _traffic(api, admin))["preview_url"]
+    assert set(await _versions(preview, 50)) == {"v2"}  # the new colour, before the switch
+    assert set(await _versions(url, 100)) == {"v1"}  # clients still get the old one
+
+    async with _load(url) as seen:
+        await asyncio.sleep(3)
+        await _ok(
+            await api.post(f"{TRAFFIC}/promote", headers=bearer(admin), json={"variant": "green"})
+        )
+
+        async def switched_and_drained() -> bool:
+            traffic = await _traffic(api, admin)
+            return [v["variant_name"] for v in traffic["variants"]] == ["stable"]
+
+        await _eventually(switched_and_drained)
+        await asyncio.sleep(3)
+    assert seen["failed"] == 0, seen
+    assert seen["v1"] > 0, seen
+    assert seen["v2"] > 0, seen
+    assert set(await _versions(url, 100)) == {"v2"}
+    await _ok(await api.post("/api/v1/serve/iris/undeploy/local", headers=bearer(admin)))
+
+
+@pytest.mark.timeout(600)
+async def test_a_rollout_resumes_at_its_step_after_its_worker_is_killed(
+    api: httpx.AsyncClient, admin: str, worker_parts: Worker, settings: Settings, tmp_path: Path
+) -> None:
+    await worker_parts.backends.local_ray.ensure_started()  # the session's head, not theirs
+    first = await worker_process(settings)
+    try:
+        url = await _start(api, admin, tmp_path, MODEL.format(version="v2"), interval=10)
+
+        async def on_the_second_step() -> bool:
+            return (await _traffic(api, admin))["rollout_step"] == 1
+
+        async with _load(url):
+            await _eventually(on_the_second_step, seconds=180)
+    finally:
+        first.send_signal(signal.SIGKILL)
+        await first.wait()
+    second = await worker_process(settings)
+    try:
+        steps: set[int | None] = set()
+        async with _load(url) as seen:
+
+            async def promoted() -> bool:
+                traffic = await _traffic(api, admin)
+                steps.add(traffic["rollout_step"])
+                return [v["variant_name"] for v in traffic["variants"]] == ["stable"]
+
+            await _eventually(promoted, seconds=180)
+    finally:
+        second.send_signal(signal.SIGKILL)
+        await second.wait()
+    assert 0 not in steps  # it went on from the second step, not from the start
+    assert seen["failed"] == 0, seen
+    status = await _ok(await api.get("/api/v1/serve/iris/status/local", headers=bearer(admin)))
+    assert status["artifact_version"] == "v2"
+    history = await _ok(await api.get("/api/v1/serve/iris/deployments", headers=bearer(admin)))
+    canary = next(row for row in history["data"] if row["artifact_version"] == "v2")
+    events = await _events(api, admin, canary["id"])
+    assert sum("rollout step 1 of 2 at 30%: pass" in e for e in events) == 1, events
+    assert sum("rollout step 2 of 2 at 60%: pass" in e for e in events) == 1, events
+    await _ok(await api.post("/api/v1/serve/iris/undeploy/local", headers=bearer(admin)))
+    await worker_parts.reconciler.run_once()
