@@ -43,6 +43,13 @@ class TrafficConfig(Entity):
     step_started_at: datetime | None = fields.DatetimeField(null=True)
     variants: fields.ReverseRelation[TrafficVariant]
 
+    @property
+    def sticky(self) -> dict[str, str] | None:
+        """``{"header": name}`` or ``{"cookie": name}``, as requests name it."""
+        if self.sticky_header:
+            return {"header": self.sticky_header}
+        return {"cookie": self.sticky_cookie} if self.sticky_cookie else None
+
     class Meta:
         table = "traffic_configs"
         unique_together = (("serve", "environment"),)

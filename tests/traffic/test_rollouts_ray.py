@@ -19,15 +19,11 @@ from galapagos_core.kernel.config import Settings
 from galapagos_core.worker import Worker
 from tests.deployments.test_deploy_ray import (
     MODEL,
-    _build,
-    _deploy,
     _ok,
-    _setup,
     worker_process,
 )
 from tests.factories import bearer
-from tests.gitrepos import commit, make_repo
-from tests.traffic.test_traffic_ray import TRAFFIC, _eventually, _traffic, _versions
+from tests.traffic.test_traffic_ray import TRAFFIC, _eventually, _traffic, _versions, v1_beside
 
 pytestmark = pytest.mark.ray
 FLAKY = """
@@ -63,31 +59,26 @@ async def _steady_load(url: str, seen: Counter[str], stop: asyncio.Event) -> Non
 async def _start(
     api: httpx.AsyncClient, admin: str, tmp_path: Path, canary: str, interval: float = INTERVAL
 ) -> str:
-    repo = make_repo(tmp_path / "repo", {"main.py": MODEL.format(version="v1")})
-    await _setup(api, admin)
-    await _build(api, admin, repo, "v1")
-    commit(repo, {"main.py": canary})
-    await _build(api, admin, repo, "v2")
-    url = str((await _deploy(api, admin, "v1"))["service_url"])
-    await _ok(
-        await api.post(
-            TRAFFIC,
-            headers=bearer(admin),
-            json={
-                "strategy": "canary",
-                "variants": [
-                    {"variant_name": "stable"},
-                    {"variant_name": "canary", "artifact_version": "v2"},
-                ],
-                "rollout": {
-                    "steps": [30, 60],
-                    "interval_seconds": interval,
-                    "gates": {"min_requests": 20, "min_success_rate": 0.95, "max_p99_ratio": None},
-                },
+    """v1 serving, ``canary`` (a source) rolling out as v2 over two steps; the serve's URL."""
+    return await v1_beside(
+        api,
+        admin,
+        tmp_path,
+        canary,
+        "v2",
+        {
+            "strategy": "canary",
+            "variants": [
+                {"variant_name": "stable"},
+                {"variant_name": "canary", "artifact_version": "v2"},
+            ],
+            "rollout": {
+                "steps": [30, 60],
+                "interval_seconds": interval,
+                "gates": {"min_requests": 20, "min_success_rate": 0.95, "max_p99_ratio": None},
             },
-        )
+        },
     )
-    return url
 
 
 async def _events(api: httpx.AsyncClient, admin: str, deployment_id: str) -> list[str]:
@@ -165,24 +156,19 @@ async def test_a_canary_failing_a_fifth_of_its_requests_is_rolled_back(
 async def test_blue_green_previews_then_switches_under_load_without_a_failed_request(
     api: httpx.AsyncClient, admin: str, running: Worker, tmp_path: Path
 ) -> None:
-    repo = make_repo(tmp_path / "repo", {"main.py": MODEL.format(version="v1")})
-    await _setup(api, admin)
-    await _build(api, admin, repo, "v1")
-    commit(repo, {"main.py": MODEL.format(version="v2")})
-    await _build(api, admin, repo, "v2")
-    url = str((await _deploy(api, admin, "v1"))["service_url"])
-    await _ok(
-        await api.post(
-            TRAFFIC,
-            headers=bearer(admin),
-            json={
-                "strategy": "blue_green",
-                "variants": [
-                    {"variant_name": "stable"},
-                    {"variant_name": "green", "artifact_version": "v2"},
-                ],
-            },
-        )
+    url = await v1_beside(
+        api,
+        admin,
+        tmp_path,
+        MODEL.format(version="v2"),
+        "v2",
+        {
+            "strategy": "blue_green",
+            "variants": [
+                {"variant_name": "stable"},
+                {"variant_name": "green", "artifact_version": "v2"},
+            ],
+        },
     )
 
     async def previewing() -> bool:

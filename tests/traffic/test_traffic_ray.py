@@ -50,6 +50,26 @@ async def _eventually(check: Callable[[], Awaitable[bool]], seconds: float = 120
     raise AssertionError("not within the time")
 
 
+async def v1_beside(
+    api: httpx.AsyncClient,
+    admin: str,
+    tmp_path: Path,
+    source: str,
+    version: str,
+    traffic: dict[str, Any],
+) -> str:
+    """iris v1 deployed, ``source`` built as ``version`` and ``traffic`` configured; the
+    serve's URL."""
+    repo = make_repo(tmp_path / "repo", {"main.py": MODEL.format(version="v1")})
+    await _setup(api, admin)
+    await _build(api, admin, repo, "v1")
+    commit(repo, {"main.py": source})
+    await _build(api, admin, repo, version)
+    url = str((await _deploy(api, admin, "v1"))["service_url"])
+    await _ok(await api.post(TRAFFIC, headers=bearer(admin), json=traffic))
+    return url
+
+
 async def _traffic(api: httpx.AsyncClient, admin: str) -> dict[str, Any]:
     return await _ok(await api.get(TRAFFIC, headers=bearer(admin)))
 
@@ -198,24 +218,19 @@ async def _shadow_copies(worker: Worker, metric: str = "variant_requests") -> fl
 async def test_a_failing_shadow_gets_its_copies_and_changes_no_answer(
     api: httpx.AsyncClient, admin: str, running: Worker, tmp_path: Path
 ) -> None:
-    repo = make_repo(tmp_path / "repo", {"main.py": MODEL.format(version="v1")})
-    await _setup(api, admin)
-    await _build(api, admin, repo, "v1")
-    commit(repo, {"main.py": FAILING})
-    await _build(api, admin, repo, "broken")
-    url = (await _deploy(api, admin, "v1"))["service_url"]
-    await _ok(
-        await api.post(
-            TRAFFIC,
-            headers=bearer(admin),
-            json={
-                "strategy": "shadow",
-                "variants": [
-                    {"variant_name": "stable"},
-                    {"variant_name": "shadow", "artifact_version": "broken", "weight": 100},
-                ],
-            },
-        )
+    url = await v1_beside(
+        api,
+        admin,
+        tmp_path,
+        FAILING,
+        "broken",
+        {
+            "strategy": "shadow",
+            "variants": [
+                {"variant_name": "stable"},
+                {"variant_name": "shadow", "artifact_version": "broken", "weight": 100},
+            ],
+        },
     )
     await _eventually(lambda: _all_active(api, admin))
 

@@ -65,13 +65,6 @@ def _workload(workload: Any) -> WorkloadRead | None:
 
 def traffic_read(view: TrafficView) -> TrafficRead:
     config = view.config
-    sticky = (
-        {"header": config.sticky_header}
-        if config.sticky_header
-        else {"cookie": config.sticky_cookie}
-        if config.sticky_cookie
-        else None
-    )
     variants = []
     preview = None
     for v in view.variants:
@@ -97,7 +90,7 @@ def traffic_read(view: TrafficView) -> TrafficRead:
         route_name=config.route_name,
         service_url=view.router.url if view.router else None,
         preview_url=preview,
-        sticky=sticky,
+        sticky=config.sticky,
         rollout=config.rollout,
         rollout_step=config.rollout_step,
         step_started_at=config.step_started_at,

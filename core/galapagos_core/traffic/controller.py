@@ -24,7 +24,7 @@ from galapagos_core.kernel.transactions import transactional
 from galapagos_core.traffic.gates import Counts, judge
 from galapagos_core.traffic.metrics import RouterMetrics
 from galapagos_core.traffic.router import sync_router
-from galapagos_core.traffic.rules import is_shadow
+from galapagos_core.traffic.rules import is_candidate
 from galapagos_core.traffic.service import Scope, TrafficService
 from galapagos_model.catalog import Environment
 from galapagos_model.enums import TrafficStatus, VariantStatus
@@ -41,11 +41,7 @@ def _rolling(config: TrafficConfig) -> bool:
 
 
 def _candidate(variants: list[TrafficVariant]) -> TrafficVariant | None:
-    live = [
-        v
-        for v in variants
-        if v.name != STABLE and not is_shadow(v.name) and v.status != VariantStatus.DRAINING
-    ]
+    live = [v for v in variants if is_candidate(v.name) and v.status != VariantStatus.DRAINING]
     return live[0] if live else None
 
 

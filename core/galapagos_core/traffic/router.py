@@ -31,14 +31,7 @@ def routing_table(
         for v in variants
         if v.status == VariantStatus.ACTIVE and v.id in workloads
     ]
-    sticky = (
-        {"header": config.sticky_header}
-        if config.sticky_header
-        else {"cookie": config.sticky_cookie}
-        if config.sticky_cookie
-        else None
-    )
-    return {"default": STABLE, "sticky": sticky, "variants": entries}
+    return {"default": STABLE, "sticky": config.sticky, "variants": entries}
 
 
 async def sync_router(

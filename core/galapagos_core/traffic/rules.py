@@ -24,6 +24,11 @@ def is_shadow(name: str) -> bool:
     return name.startswith("shadow")
 
 
+def is_candidate(name: str) -> bool:
+    """A version on trial: neither the stable variant nor a shadow."""
+    return name != STABLE and not is_shadow(name)
+
+
 @dataclass(frozen=True)
 class Share:
     """A variant as the rules see it."""
@@ -52,7 +57,7 @@ def check_variants(strategy: TrafficStrategy, variants: Sequence[Share]) -> None
         if variant.name in seen:
             raise errors.variant_exists(variant.name)
         seen.add(variant.name)
-        if variant.name != STABLE and not is_shadow(variant.name):
+        if is_candidate(variant.name):
             if candidates and strategy in _ONE_CANDIDATE:
                 raise errors.candidate_exists(strategy.value, candidates[0])
             candidates.append(variant.name)

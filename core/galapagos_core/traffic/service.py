@@ -83,10 +83,6 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _candidate(name: str) -> bool:
-    return name != STABLE and not rules.is_shadow(name)
-
-
 class TrafficService:
     def __init__(
         self, deployments: DeploymentService, settings: TrafficSettings, reconcile: Wakeup
@@ -165,7 +161,7 @@ class TrafficService:
         shares = [
             rules.Share(
                 v.variant_name,
-                rollout.steps[0] if rollout and _candidate(v.variant_name) else v.weight,
+                rollout.steps[0] if rollout and rules.is_candidate(v.variant_name) else v.weight,
             )
             for v in request.variants
         ]
@@ -257,7 +253,9 @@ class TrafficService:
             header_match=request.header_match,
             status=VariantStatus.PENDING,
         )
-        preview = scope.config.strategy == TrafficStrategy.BLUE_GREEN and _candidate(variant.name)
+        preview = scope.config.strategy == TrafficStrategy.BLUE_GREEN and rules.is_candidate(
+            variant.name
+        )
         placement = Placement(
             variant,
             resource_name(scope.serve.name, variant.id.hex[-8:]),
@@ -282,11 +280,13 @@ class TrafficService:
         if any(v.name == name for v in scope.variants):
             raise errors.variant_exists(name)
         plan = scope.config.rollout
-        weight = int(plan["steps"][0]) if plan and _candidate(name) else request.weight
+        weight = int(plan["steps"][0]) if plan and rules.is_candidate(name) else request.weight
         shares = [rules.Share(v.name, v.weight) for v in scope.live]
         rules.check_variants(scope.config.strategy, [*shares, rules.Share(name, weight)])
         variant = await self._start_variant(actor, scope, request, weight)
-        if plan and _candidate(name):  # a new candidate walks the config's plan from its start
+        if plan and rules.is_candidate(
+            name
+        ):  # a new candidate walks the config's plan from its start
             await traffic_queries.update_config(
                 scope.config, rollout_step=0, step_started_at=None, status=TrafficStatus.ACTIVE
             )
@@ -381,7 +381,7 @@ class TrafficService:
     async def rollback_in(self, scope: Scope, why: str) -> None:
         """Every candidate drains: all traffic goes back to the stable variant."""
         for variant in scope.live:
-            if _candidate(variant.name):
+            if rules.is_candidate(variant.name):
                 workload = await workload_queries.workload_of_variant(variant.id)
                 if workload is not None:
                     await deployment_queries.record_event_by_id(
