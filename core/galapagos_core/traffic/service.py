@@ -253,9 +253,8 @@ class TrafficService:
             header_match=request.header_match,
             status=VariantStatus.PENDING,
         )
-        preview = scope.config.strategy == TrafficStrategy.BLUE_GREEN and rules.is_candidate(
-            variant.name
-        )
+        blue_green = scope.config.strategy == TrafficStrategy.BLUE_GREEN
+        preview = blue_green and rules.is_candidate(variant.name)
         placement = Placement(
             variant,
             resource_name(scope.serve.name, variant.id.hex[-8:]),
@@ -284,9 +283,7 @@ class TrafficService:
         shares = [rules.Share(v.name, v.weight) for v in scope.live]
         rules.check_variants(scope.config.strategy, [*shares, rules.Share(name, weight)])
         variant = await self._start_variant(actor, scope, request, weight)
-        if plan and rules.is_candidate(
-            name
-        ):  # a new candidate walks the config's plan from its start
+        if plan and rules.is_candidate(name):  # a new candidate walks the plan from its start
             await traffic_queries.update_config(
                 scope.config, rollout_step=0, step_started_at=None, status=TrafficStatus.ACTIVE
             )
