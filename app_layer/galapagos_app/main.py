@@ -57,6 +57,7 @@ def create_app(settings: Settings, *, with_worker: bool = False) -> Starlette:
                 gc.freeze()
                 yield {"services": services}
         finally:
+            await services.close()
             await database.close()
 
     document = openapi_document(ROUTERS, version("galapagos"))

@@ -23,6 +23,7 @@ _ERROR_TEXT = {
     413: "the request body is larger than the limit",
     415: "the request body is not JSON",
     422: "invalid request (field paths in error.params.errors)",
+    502: "a service the platform reads from (Prometheus, a backend) failed",
 }
 _BINARY = {"type": "string", "format": "binary"}
 _TEXT = {"type": "string"}

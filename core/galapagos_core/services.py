@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from galapagos_core.artifacts.builds.store import DirectoryStore
@@ -20,9 +21,15 @@ from galapagos_core.infra.service import InfraConfigService, ScalingService
 from galapagos_core.kernel.audit import AuditService
 from galapagos_core.kernel.boundaries import git_hosts, local_sources
 from galapagos_core.kernel.config import Settings
+from galapagos_core.kernel.http import HttpClient
 from galapagos_core.kernel.loops import Wakeups
 from galapagos_core.kernel.secrets import SecretBox, local_key_spec, parse_keys
+from galapagos_core.traffic.figures import TrafficFigures
+from galapagos_core.traffic.metrics import RouterMetrics
 from galapagos_core.traffic.service import TrafficService
+from galapagos_core.workloads.backends.local_ray import LocalRay
+from galapagos_core.workloads.backends.ray import RayEndpoint
+from galapagos_model.catalog import Environment
 
 
 @dataclass(frozen=True)
@@ -45,7 +52,9 @@ class Services:
     deployment_reads: DeploymentReads
     model_deploys: ModelDeployService
     traffic: TrafficService
+    traffic_figures: TrafficFigures
     audit: AuditService
+    http: HttpClient  # reads the API makes elsewhere (metrics): quick, never retried
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -60,6 +69,7 @@ class Services:
             git_hosts(settings),
             wakeups.builds,
         )
+        http = HttpClient(timeout=5, retries=0)
         return cls(
             settings=settings,
             secrets=secrets,
@@ -78,8 +88,28 @@ class Services:
             deployment_reads=DeploymentReads(settings.reconcile),
             model_deploys=ModelDeployService(deployments, artifacts),
             traffic=TrafficService(deployments, settings.traffic, wakeups.reconcile),
+            traffic_figures=TrafficFigures(RouterMetrics(http, _metrics_endpoint(settings, http))),
             audit=AuditService(),
+            http=http,
         )
+
+    async def close(self) -> None:
+        await self.http.close()
+
+
+def _metrics_endpoint(
+    settings: Settings, http: HttpClient
+) -> Callable[[Environment], Awaitable[RayEndpoint]]:
+    """Where an environment's Ray metrics are, without starting anything: the local Ray's
+    endpoint when it runs (else the read fails, as it should), none for another Ray."""
+    local = LocalRay(settings.ray, settings.data_dir, http)
+
+    async def resolve(environment: Environment) -> RayEndpoint:
+        if environment.ray_address == "local":
+            return local.endpoint()
+        return RayEndpoint(str(environment.ray_address or ""), None, "")
+
+    return resolve
 
 
 def secret_box(settings: Settings) -> SecretBox:

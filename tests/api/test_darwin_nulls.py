@@ -22,6 +22,7 @@ from galapagos_core.infra.specs import InfraConfigCreate, InfraConfigPatch, Scal
 from tests.factories import bearer
 
 CONFIGS = {name: None for name in EnvironmentConfigs.model_fields}
+GATEWAY = {"name": "web", "namespace": None, "domain": "models.example.com"}
 FAST_API = {
     "cores": 1,
     "memory": 1,
@@ -78,6 +79,18 @@ REQUESTS: list[tuple[str, str, type[BaseModel], dict[str, Any]]] = [
         },
     ),
     ("PATCH", "/api/v1/environment/prod", EnvironmentUpdate, {"environment_configs": None}),
+    (
+        "PATCH",
+        "/api/v1/environment/prod",
+        EnvironmentUpdate,
+        {"environment_configs": {"gateway": GATEWAY}},
+    ),
+    (
+        "POST",
+        "/api/v1/environment",
+        EnvironmentCreate,
+        {"name": "gw", "environment_configs": {"gateway": GATEWAY}},
+    ),
     (
         "POST",
         "/api/v1/serve",

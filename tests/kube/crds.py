@@ -1,8 +1,9 @@
 """Strict validation of rendered custom resources against the upstream CRDs.
 
-The schemas come from the CRD files in ``/work/shared/crds`` (copied unmodified from KServe and
-KubeRay). The API server prunes fields a structural schema does not know; here they are errors
-instead, so a misspelt field (``minReplica``) fails a test rather than vanishing on a cluster.
+The schemas come from the CRD files in ``/work/shared/crds`` (copied unmodified from KServe,
+KubeRay and Gateway API). The API server prunes fields a structural schema does not know; here
+they are errors instead, so a misspelt field (``minReplica``) fails a test rather than
+vanishing on a cluster.
 """
 
 from __future__ import annotations
@@ -24,6 +25,10 @@ KNOWN: dict[tuple[str, str], tuple[str, str]] = {
         "v1beta1",
     ),
     ("ray.io/v1", "RayService"): ("ray.io_rayservices.yaml", "v1"),
+    ("gateway.networking.k8s.io/v1", "HTTPRoute"): (
+        "gateway.networking.k8s.io_httproutes.yaml",
+        "v1",
+    ),
 }
 
 

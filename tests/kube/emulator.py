@@ -7,6 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import kmock
+import yaml
+
+ISVC = "serving.kserve.io/v1beta1/inferenceservices"
+RAYSERVICE = "ray.io/v1/rayservices"
+HTTPROUTE = "gateway.networking.k8s.io/v1/httproutes"
+NAMESPACE = "serving"  # where the tests' environments put their objects
 
 
 def _matches(labels: dict[str, str], selector: str | None) -> bool:
@@ -59,3 +65,42 @@ def kubeconfig(emulator: kmock.KubernetesEmulator, path: Path) -> Path:
         )
     )
     return path
+
+
+def kubeconfig_text(server: str) -> str:
+    return yaml.safe_dump(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "current-context": "kmock",
+            "clusters": [{"name": "kmock", "cluster": {"server": server}}],
+            "users": [{"name": "kmock", "user": {}}],
+            "contexts": [{"name": "kmock", "context": {"cluster": "kmock", "user": "kmock"}}],
+        }
+    )
+
+
+def stored(emulator: kmock.KubernetesEmulator, resource: str, name: str) -> dict[str, Any]:
+    """The object as the emulator holds it now (a plain dict)."""
+    raw: dict[str, Any] = emulator.objects[resource, NAMESPACE, name].raw
+    return json.loads(json.dumps(raw))
+
+
+def exists(emulator: kmock.KubernetesEmulator, resource: str, name: str) -> bool:
+    # Lookups parse the resource string; ``in`` does not, so it would always say no.
+    try:
+        return not emulator.objects[resource, NAMESPACE, name].deleted
+    except KeyError:
+        return False
+
+
+def set_status(
+    emulator: kmock.KubernetesEmulator, resource: str, name: str, status: dict[str, Any]
+) -> None:
+    """What the operator would write: the whole status replaced."""
+    emulator.objects[resource, NAMESPACE, name].patch({"status": None})
+    emulator.objects[resource, NAMESPACE, name].patch({"status": status})
+
+
+def calls(emulator: kmock.KubernetesEmulator, action: kmock.action) -> list[kmock.Request]:
+    return list(emulator[action])

@@ -4,7 +4,7 @@ nothing; concurrent weight changes cannot together break the 100 (the config's r
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -256,3 +256,42 @@ async def test_a_serve_without_an_active_deployment_has_no_stable_variant_to_spl
     variants = _variants(("stable", None, 100))
     response = await _call(api, admin, "POST", "", {"strategy": "canary", "variants": variants})
     assert (response.status_code, _code(response)) == (409, "NO_ACTIVE_DEPLOYMENT")
+
+
+async def test_metrics_windows_each_with_its_code(
+    api: httpx.AsyncClient, admin: str, deployed: None, unused_tcp_port: int
+) -> None:
+    variants = _variants(("stable", None, 90), ("canary", "v2", 10))
+    created = await _call(api, admin, "POST", "", {"strategy": "canary", "variants": variants})
+    assert created.status_code == 200, created.text
+    now = datetime.now(UTC)
+
+    def at(delta: timedelta) -> str:
+        return (now + delta).isoformat()
+
+    refused = [
+        ({"since": at(timedelta()), "until": at(-timedelta(hours=1))}, "before until"),
+        ({"until": at(timedelta(hours=1))}, "in the future"),
+        ({"since": at(-timedelta(days=40))}, "at most 31 days"),
+        ({"since": at(-timedelta(hours=1))}, "no metrics history"),  # no Prometheus here
+    ]
+    for query, why in refused:
+        response = await api.get(f"{TRAFFIC}/metrics", headers=bearer(admin), params=query)
+        assert (response.status_code, _code(response)) == (422, "INVALID_TIME_RANGE"), query
+        assert why in response.json()["message"]
+    unknown = await api.get(f"{TRAFFIC}/metrics?variant=nobody", headers=bearer(admin))
+    assert (unknown.status_code, _code(unknown)) == (404, "TRAFFIC_VARIANT_NOT_FOUND")
+
+    # Prometheus named but not answering: the read fails with its code, the view still answers.
+    down = f"http://127.0.0.1:{unused_tcp_port}"
+    patched = await api.patch(
+        "/api/v1/environment/prod",
+        headers=bearer(admin),
+        json={"environment_configs": {"prometheus_url": down}},
+    )
+    assert patched.status_code == 200, patched.text
+    failed = await api.get(f"{TRAFFIC}/metrics?variant=canary", headers=bearer(admin))
+    assert (failed.status_code, _code(failed)) == (502, "PROMETHEUS_QUERY_FAILED")
+    view = (await _call(api, admin, "GET", "")).json()["data"]
+    assert view["metrics_error"].startswith(f"Prometheus at {down}")
+    assert [v["metrics"] for v in view["variants"]] == [None, None]

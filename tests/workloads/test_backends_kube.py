@@ -35,29 +35,24 @@ from galapagos_model.enums import (
 )
 from tests.factories import bearer
 from tests.kube import crds, emulator
+from tests.kube.emulator import (
+    HTTPROUTE,
+    ISVC,
+    NAMESPACE,
+    RAYSERVICE,
+    calls,
+    exists,
+    kubeconfig_text,
+    set_status,
+    stored,
+)
 
-ISVC = "serving.kserve.io/v1beta1/inferenceservices"
-RAYSERVICE = "ray.io/v1/rayservices"
-NAMESPACE = "serving"
 RUNTIME_SHA = "a" * 64
 PACKAGE_SHA = "b" * 64
 LINKS = PackageLinks("http://cp", [b"k" * 32], 86400)
 
 
 # --- arrangement -------------------------------------------------------------------------
-
-
-def kubeconfig_text(server: str) -> str:
-    return yaml.safe_dump(
-        {
-            "apiVersion": "v1",
-            "kind": "Config",
-            "current-context": "kmock",
-            "clusters": [{"name": "kmock", "cluster": {"server": server}}],
-            "users": [{"name": "kmock", "user": {}}],
-            "contexts": [{"name": "kmock", "context": {"cluster": "kmock", "user": "kmock"}}],
-        }
-    )
 
 
 @pytest.fixture
@@ -74,7 +69,7 @@ async def clients(box: SecretBox) -> AsyncIterator[KubeClients]:
 
 @pytest.fixture
 async def cluster(kmock: kmock.KubernetesEmulator, box: SecretBox) -> Cluster:
-    emulator.prepare(kmock, ISVC, RAYSERVICE)
+    emulator.prepare(kmock, ISVC, RAYSERVICE, HTTPROUTE)
     return await Cluster.create(
         name="kmock",
         api_server_url=str(kmock.url),
@@ -140,32 +135,6 @@ def model_spec(**changes: Any) -> WorkloadSpec:
 
 def package_spec(**changes: Any) -> WorkloadSpec:
     return workload("kuberay-prod", ArtifactKind.PACKAGE, **changes)
-
-
-def stored(kmock: kmock.KubernetesEmulator, resource: str, name: str) -> dict[str, Any]:
-    """The object as the emulator holds it now (a plain dict)."""
-    raw: dict[str, Any] = kmock.objects[resource, NAMESPACE, name].raw
-    return json.loads(json.dumps(raw))
-
-
-def exists(kmock: kmock.KubernetesEmulator, resource: str, name: str) -> bool:
-    # Lookups parse the resource string; ``in`` does not, so it would always say no.
-    try:
-        return not kmock.objects[resource, NAMESPACE, name].deleted
-    except KeyError:
-        return False
-
-
-def set_status(
-    kmock: kmock.KubernetesEmulator, resource: str, name: str, status: dict[str, Any]
-) -> None:
-    """What the operator would write: the whole status replaced."""
-    kmock.objects[resource, NAMESPACE, name].patch({"status": None})
-    kmock.objects[resource, NAMESPACE, name].patch({"status": status})
-
-
-def calls(kmock: kmock.KubernetesEmulator, action: kmock.action) -> list[kmock.Request]:
-    return list(kmock[action])
 
 
 def assert_managed_labels(obj: dict[str, Any], environment: str, spec: WorkloadSpec) -> None:
@@ -339,7 +308,7 @@ async def test_kserve_reapply_merge_patches_and_delete_deletes(
     assert not exists(kmock, ISVC, first.name)
 
     await kserve.delete(kserve_env, [first.name, "never-existed"])  # absent: fine
-    assert len(calls(kmock, kmock.action.DELETE)) == 3
+    assert len(calls(kmock, kmock.action.DELETE)) == 5  # each asked as both of its kinds
 
 
 async def test_kserve_update_removes_what_the_new_spec_no_longer_sets(
@@ -440,12 +409,13 @@ async def test_kserve_observe_reads_readiness(
 
     observed = await kserve.observe(kserve_env)
 
-    assert len(calls(kmock, kmock.action.LIST)) == 1
-    [listing] = calls(kmock, kmock.action.LIST)
-    assert listing.namespace == NAMESPACE
-    assert listing.params["labelSelector"] == (
-        "galapagos.io/managed-by=galapagos,galapagos.io/environment=kserve-prod"
-    )
+    listings = calls(kmock, kmock.action.LIST)  # one per kind: services and routes
+    assert [r.resource for r in listings] == [kmock.resource(ISVC), kmock.resource(HTTPROUTE)]
+    for listing in listings:
+        assert listing.namespace == NAMESPACE
+        assert listing.params["labelSelector"] == (
+            "galapagos.io/managed-by=galapagos,galapagos.io/environment=kserve-prod"
+        )
     seen = observed[spec.name]
     assert seen.state == state
     assert seen.url == url
@@ -490,7 +460,7 @@ async def test_kserve_observe_lists_only_this_environments_objects(
 
     assert set(await kserve.observe(kserve_env)) == {mine.name}
     assert set(await kserve.observe(other)) == {theirs.name}
-    assert len(calls(kmock, kmock.action.LIST)) == 2  # one per observe
+    assert len(calls(kmock, kmock.action.LIST)) == 4  # one per kind and observe
 
 
 async def test_kserve_matches_until_the_object_drifts(
@@ -760,7 +730,7 @@ async def test_kserve_through_the_reconciler(
     server: Any,
     kserve: KServeBackend,
 ) -> None:
-    emulator.prepare(kmock, ISVC)
+    emulator.prepare(kmock, ISVC, HTTPROUTE)
     h = bearer(admin)
     await _ok(
         await api.post(

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
+from pydantic import BaseModel, Field
+
 from galapagos_app.endpoints import Call, NoBody, NoQuery, Router
-from galapagos_app.traffic.schemas import TrafficRead, traffic_read
+from galapagos_app.traffic.schemas import MetricsRead, TrafficRead, metrics_read, traffic_read
 from galapagos_core.traffic.specs import (
     PromoteRequest,
     TrafficRequest,
@@ -42,7 +45,32 @@ async def create_traffic(call: Call[TrafficRequest, NoQuery]) -> TrafficRead:
     errors=(404,),
 )
 async def get_traffic(call: Call[NoBody, NoQuery]) -> TrafficRead:
-    return await _read(call)
+    view = await call.services.traffic.view(call.actor, call.path["serve"], call.path["env"])
+    figures, why = await call.services.traffic_figures.live(view.environment, call.path["serve"])
+    return traffic_read(view, figures, why)
+
+
+class MetricsQuery(BaseModel):
+    variant: str | None = Field(None, max_length=50, description="one variant (default: all)")
+    since: datetime | None = Field(
+        None, description="ISO 8601 or Unix time (default: since the routers started)"
+    )
+    until: datetime | None = Field(None, description="ISO 8601 or Unix time (default: now)")
+
+
+@router.get(
+    f"{_BASE}/metrics",
+    summary="Each variant's requests, errors, success rate and latency over a window",
+    query=MetricsQuery,
+    response=MetricsRead,
+    errors=(404, 502),
+)
+async def traffic_metrics(call: Call[NoBody, MetricsQuery]) -> MetricsRead:
+    q = call.query
+    window = await call.services.traffic_figures.window(
+        call.actor, call.path["serve"], call.path["env"], q.variant, q.since, q.until
+    )
+    return metrics_read(window)
 
 
 @router.post(

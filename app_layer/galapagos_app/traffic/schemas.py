@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from galapagos_app.paging import Timestamp
+from galapagos_core.traffic.figures import VariantFigures, Window
 from galapagos_core.traffic.rules import is_shadow
 from galapagos_core.traffic.service import TrafficView
 from galapagos_model.enums import (
@@ -24,6 +25,37 @@ class WorkloadRead(BaseModel):
     error: str | None
 
 
+class FiguresRead(BaseModel):
+    """A variant's answers: requests, 5xx or unanswered, and latency in milliseconds."""
+
+    variant_name: str
+    requests: float
+    errors: float
+    success_rate: float | None
+    p50_ms: float | None
+    p99_ms: float | None
+
+
+class MetricsRead(BaseModel):
+    source: str
+    since: Timestamp | None
+    until: Timestamp
+    variants: list[FiguresRead]
+
+
+def metrics_read(window: Window) -> MetricsRead:
+    return MetricsRead(
+        source=window.source,
+        since=window.since,
+        until=window.until,
+        variants=[_figures(f) for f in window.variants],
+    )
+
+
+def _figures(figures: VariantFigures) -> FiguresRead:
+    return FiguresRead(**vars(figures))
+
+
 class VariantRead(BaseModel):
     variant_name: str
     artifact_version: str
@@ -34,6 +66,7 @@ class VariantRead(BaseModel):
     revision: int
     deployment_id: str | None
     workload: WorkloadRead | None
+    metrics: FiguresRead | None = None  # since the routers started (GET only)
 
 
 class TrafficRead(BaseModel):
@@ -48,6 +81,7 @@ class TrafficRead(BaseModel):
     step_started_at: Timestamp | None
     router: WorkloadRead | None
     variants: list[VariantRead]
+    metrics_error: str | None = None  # why the variants have no metrics (GET only)
     created_at: Timestamp
     updated_at: Timestamp
 
@@ -63,8 +97,14 @@ def _workload(workload: Any) -> WorkloadRead | None:
     )
 
 
-def traffic_read(view: TrafficView) -> TrafficRead:
+def traffic_read(
+    view: TrafficView,
+    figures: dict[str, VariantFigures] | None = None,
+    metrics_error: str | None = None,
+) -> TrafficRead:
+    """The config as it stands; with ``figures``, each variant's metrics too."""
     config = view.config
+    figures = figures or {}
     variants = []
     preview = None
     for v in view.variants:
@@ -82,6 +122,7 @@ def traffic_read(view: TrafficView) -> TrafficRead:
                 revision=v.revision,
                 deployment_id=str(workload.deployment_id) if workload else None,
                 workload=_workload(workload),
+                metrics=_figures(figures[v.name]) if v.name in figures else None,
             )
         )
     return TrafficRead(
@@ -96,6 +137,7 @@ def traffic_read(view: TrafficView) -> TrafficRead:
         step_started_at=config.step_started_at,
         router=_workload(view.router),
         variants=variants,
+        metrics_error=metrics_error,
         created_at=config.created_at,
         updated_at=config.updated_at,
     )

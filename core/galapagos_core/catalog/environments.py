@@ -29,6 +29,7 @@ from galapagos_model.queries import environments as environment_queries
 from galapagos_model.queries.paging import Page, PageRequest
 
 _EXTRA_KEYS = 32
+_KEYS = 8 + _EXTRA_KEYS  # Darwin's seven, the gateway, and extras
 # Values of keys beyond Darwin's own: text, numbers, flags, or short lists of text.
 ExtraValue = (
     Annotated[str, Field(max_length=1024)]
@@ -40,13 +41,26 @@ ExtraValue = (
 )
 
 
+class GatewayRef(DarwinBody):
+    """The Gateway API Gateway a KServe environment's traffic routes attach to."""
+
+    name: str = Field(min_length=1, max_length=253)
+    namespace: str | None = Field(None, max_length=63, description="the route's own if absent")
+    domain: str = Field(
+        min_length=1,
+        max_length=200,
+        pattern=r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$",
+        description="a serve answers on <serve>.<domain>",
+    )
+
+
 class EnvironmentConfigs(DarwinBody):
     """Darwin's ``environment_configs``; unknown keys are kept as given, within bounds."""
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
-            "maxProperties": 7 + _EXTRA_KEYS,
+            "maxProperties": _KEYS,
             "propertyNames": {"maxLength": 64},
         },
     )
@@ -61,12 +75,15 @@ class EnvironmentConfigs(DarwinBody):
     ) = None
     ft_redis_url: str | None = Field(None, max_length=1024)
     workflow_url: str | None = Field(None, max_length=1024)
+    gateway: GatewayRef | None = Field(
+        None, description="kserve: the Gateway that routes a serve's traffic variants"
+    )
 
     @model_validator(mode="after")
     def _bounded_extras(self) -> EnvironmentConfigs:
         extra = self.model_extra or {}
-        if len(self.model_fields_set) + len(extra) > 7 + _EXTRA_KEYS:
-            raise ValueError(f"at most {7 + _EXTRA_KEYS} keys are kept")
+        if len(self.model_fields_set) + len(extra) > _KEYS:
+            raise ValueError(f"at most {_KEYS} keys are kept")
         if any(len(key) > 64 for key in extra):
             raise ValueError("keys are at most 64 characters")
         return self

@@ -1,6 +1,7 @@
 """The traffic routers' counters per variant, read where the environment keeps them: its
 Prometheus (``environment_configs.prometheus_url``) or, without one, the local Ray head's
-metrics endpoint. Both answer cumulative counters; rollout gates difference two readings.
+metrics endpoint. Both answer cumulative counters; rollout gates and windows difference two
+readings. Only Prometheus keeps history: Ray's endpoint answers for now.
 
 The router (galapagos_runtime.router) exports ``galapagos_variant_requests`` and the
 ``galapagos_variant_latency_ms`` histogram; Ray prefixes them with ``ray_``.
@@ -11,11 +12,12 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from galapagos_core.kernel.errors import GalapagosError
+from galapagos_core.kernel.errors import GalapagosError, InvalidInput
 from galapagos_core.kernel.http import HttpClient, HttpError
 from galapagos_core.traffic.gates import Counts
 from galapagos_core.workloads.backends.ray import RayEndpoint
@@ -58,11 +60,21 @@ class RouterMetrics:
         self.http = http
         self.ray_endpoint = ray_endpoint
 
-    async def counts(self, environment: Environment, serve: str) -> dict[str, Counts]:
-        """Each variant's primary requests so far, by variant name."""
+    async def counts(
+        self, environment: Environment, serve: str, at: datetime | None = None
+    ) -> dict[str, Counts]:
+        """Each variant's primary requests until ``at`` (None: now), by variant name."""
         prometheus = environment.env_configs.get("prometheus_url")
         if prometheus:
-            return await self._from_prometheus(str(prometheus), serve)
+            return await self._from_prometheus(str(prometheus), serve, at)
+        if at is not None:
+            raise InvalidInput(
+                f"environment '{environment.name}' keeps no metrics history (it names no "
+                "prometheus_url): its figures count from the routers' start, leave since and "
+                "until out",
+                code="INVALID_TIME_RANGE",
+                env=environment.name,
+            )
         endpoint = await self.ray_endpoint(environment)
         if endpoint.metrics is None:
             raise MetricsUnavailable(
@@ -90,23 +102,41 @@ class RouterMetrics:
                     tally.bucket(labels, sample.value)
         return tally.counts()
 
-    async def _from_prometheus(self, base: str, serve: str) -> dict[str, Counts]:
+    async def window(
+        self, environment: Environment, serve: str, since: datetime | None, until: datetime | None
+    ) -> dict[str, Counts]:
+        """What each variant answered between ``since`` (None: the routers' start) and
+        ``until`` (None: now)."""
+        if since is None:
+            return await self.counts(environment, serve, until)
+        earlier = await self.counts(environment, serve, since)
+        later = await self.counts(environment, serve, until)
+        return {name: c.since(earlier.get(name, Counts())) for name, c in later.items()}
+
+    async def _from_prometheus(
+        self, base: str, serve: str, at: datetime | None
+    ) -> dict[str, Counts]:
         selector = f'serve="{serve}",role="primary"'
         tally = _Tally()
         for labels, value in await self._query(
-            base, f"sum by (variant, code) ({{__name__=~'{REQUESTS}(_total)?',{selector}}})"
+            base, f"sum by (variant, code) ({{__name__=~'{REQUESTS}(_total)?',{selector}}})", at
         ):
             tally.request(labels, value)
         for labels, value in await self._query(
-            base, f"sum by (variant, le) ({LATENCY}_bucket{{{selector}}})"
+            base, f"sum by (variant, le) ({LATENCY}_bucket{{{selector}}})", at
         ):
             tally.bucket(labels, value)
         return tally.counts()
 
-    async def _query(self, base: str, query: str) -> list[tuple[dict[str, str], float]]:
+    async def _query(
+        self, base: str, query: str, at: datetime | None
+    ) -> list[tuple[dict[str, str], float]]:
         url = f"{base.rstrip('/')}/api/v1/query"
+        params = {"query": query}
+        if at is not None:
+            params["time"] = f"{at.timestamp():.3f}"
         try:
-            answer: Any = await self.http.json("GET", url, params={"query": query})
+            answer: Any = await self.http.json("GET", url, params=params)
         except HttpError as exc:
             raise MetricsUnavailable(f"Prometheus at {base}: {exc}") from exc
         if not isinstance(answer, dict) or answer.get("status") != "success":

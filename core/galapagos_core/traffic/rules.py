@@ -12,8 +12,11 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from galapagos_core.kernel.errors import InvalidInput
 from galapagos_core.traffic import errors
-from galapagos_model.enums import TrafficStrategy
+from galapagos_core.workloads.backends.http_route import gateway_of
+from galapagos_model.catalog import Environment
+from galapagos_model.enums import EnvironmentBackend, TrafficStrategy
 from galapagos_model.traffic import STABLE
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,49}$")
@@ -71,3 +74,32 @@ def check_sum(weights: Mapping[str, int]) -> None:
     total = sum(w for name, w in weights.items() if not is_shadow(name))
     if total > 100:
         raise errors.weight_sum_exceeds_100(total)
+
+
+def check_backend(environment: Environment, *, sticky: bool, rollout: bool) -> None:
+    """What the environment's backend can route. On Ray the router does everything; on KServe
+    a Gateway API HTTPRoute does weights, header matches and mirrors, but keeps no sticky
+    sessions (not in Gateway API's standard channel) and exports no per-variant metrics for
+    rollout gates; KubeRay has no router yet."""
+    backend = environment.backend
+    if backend == EnvironmentBackend.RAY:
+        return
+    refused: str | None = None
+    if backend == EnvironmentBackend.KUBERAY:
+        refused = "traffic variants run on Ray and KServe environments"
+    elif gateway_of(environment) is None:
+        refused = (
+            "traffic variants on KServe need a Gateway: set env_configs.gateway to "
+            "{name, namespace, domain}"
+        )
+    elif sticky:
+        refused = "sticky sessions need the Ray router; a Gateway API route keeps none"
+    elif rollout:
+        refused = "progressive rollouts read the Ray router's metrics; roll out by hand here"
+    if refused is not None:
+        raise InvalidInput(
+            f"{refused} ('{environment.name}' runs {backend.value})",
+            code="TRAFFIC_BACKEND_UNSUPPORTED",
+            env=environment.name,
+            backend=backend.value,
+        )

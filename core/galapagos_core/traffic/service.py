@@ -36,7 +36,6 @@ from galapagos_core.workloads.spec import WorkloadSpec
 from galapagos_model.catalog import Environment, Serve
 from galapagos_model.deployments import Workload
 from galapagos_model.enums import (
-    EnvironmentBackend,
     ProjectRole,
     TrafficStatus,
     TrafficStrategy,
@@ -73,6 +72,7 @@ class Scope:
 
 @dataclass(frozen=True)
 class TrafficView:
+    environment: Environment
     config: TrafficConfig
     variants: list[TrafficVariant]
     workloads: dict[Any, Workload]
@@ -123,6 +123,7 @@ class TrafficService:
         if config is None:
             raise errors.config_not_found(serve_name, env_name)
         return TrafficView(
+            environment,
             config,
             await traffic_queries.variants_of(config.id),
             await traffic_queries.variant_workloads(config.id),
@@ -137,14 +138,9 @@ class TrafficService:
     ) -> TrafficConfig:
         serve = await visible_serve(actor, serve_name, ProjectRole.EDITOR)
         environment = await environment_named(env_name)
-        if environment.backend != EnvironmentBackend.RAY:
-            raise InvalidInput(
-                f"traffic variants run on Ray environments for now; '{env_name}' runs "
-                f"{environment.backend.value}",
-                code="TRAFFIC_BACKEND_UNSUPPORTED",
-                env=env_name,
-                backend=environment.backend.value,
-            )
+        rules.check_backend(
+            environment, sticky=request.sticky is not None, rollout=request.rollout is not None
+        )
         if await traffic_queries.config_for(serve.id, environment.id, lock=True):
             raise errors.config_exists(serve_name, env_name)
         rollout = request.rollout
@@ -336,7 +332,8 @@ class TrafficService:
 
     async def promote_in(self, scope: Scope, name: str, why: str) -> None:
         """Make ``name`` the stable variant (the serve's active deployment); the previous
-        stable one drains. Its application keeps running: only the router changes."""
+        stable one drains. Its application keeps running: only the router changes. As stable
+        it takes whatever weight no one else has, so it needs no header match."""
         target = scope.variant(name)
         if target.name == STABLE:
             raise errors.cannot_promote_stable()
@@ -345,7 +342,7 @@ class TrafficService:
         workload = await workload_queries.workload_of_variant(target.id)
         assert workload is not None, "an active variant has its workload"
         await self._drain(scope.variant(STABLE))
-        await traffic_queries.update_variant(target, name=STABLE, weight=0)
+        await traffic_queries.update_variant(target, name=STABLE, weight=0, header_match=None)
         if workload.spec.get("route_prefix") is not None:  # a preview: the router has the route
             spec = WorkloadSpec.model_validate(workload.spec)
             spec = spec.model_copy(update={"route_prefix": None})

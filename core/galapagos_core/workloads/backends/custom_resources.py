@@ -1,5 +1,6 @@
 """What the KubeRay and KServe backends share: one custom resource per workload, listed by
-label (one list call per pass), created, merge-patched and deleted with kubernetes-asyncio."""
+label (one list call per kind and pass), created, merge-patched and deleted with
+kubernetes-asyncio."""
 
 from __future__ import annotations
 
@@ -39,6 +40,7 @@ INFERENCE_SERVICE = Resource(
     "serving.kserve.io", "v1beta1", "inferenceservices", "InferenceService"
 )
 RAY_SERVICE = Resource("ray.io", "v1", "rayservices", "RayService")
+HTTP_ROUTE = Resource("gateway.networking.k8s.io", "v1", "httproutes", "HTTPRoute")
 
 
 def namespace_of(environment: Environment) -> str:
@@ -65,9 +67,9 @@ def resources(spec: WorkloadSpec) -> dict[str, Any]:
 
 
 class CustomResourceBackend:
-    """A backend whose workloads are custom resources of one kind."""
+    """A backend whose workloads are custom resources (of the kinds in ``resources``)."""
 
-    resource: Resource
+    resources: tuple[Resource, ...]
 
     def __init__(self, clients: KubeClients) -> None:
         self.clients = clients
@@ -78,6 +80,10 @@ class CustomResourceBackend:
     def read_status(self, live: dict[str, Any]) -> tuple[Any, str | None, str | None]:
         """(WorkloadState, url, message) from a live object."""
         raise NotImplementedError
+
+    def resource_for(self, spec: WorkloadSpec) -> Resource:
+        """The kind of object ``spec`` renders to."""
+        return self.resources[0]
 
     def manifest(self, environment: Environment, spec: WorkloadSpec) -> dict[str, Any]:
         body = self.render(environment, spec)
@@ -97,26 +103,26 @@ class CustomResourceBackend:
         selector = (
             f"{MANAGED_BY}=galapagos,galapagos.io/environment={label_value(environment.name)}"
         )
-        r = self.resource
-        try:
-            listing = await api.list_namespaced_custom_object(
-                r.group, r.version, namespace_of(environment), r.plural, label_selector=selector
-            )
-        except (ApiException, aiohttp.ClientError) as exc:
-            raise BackendError(f"listing {r.plural}: {exc}") from exc
         found: dict[str, Observed] = {}
-        for item in listing.get("items", []):
-            metadata = item.get("metadata", {})
-            state, url, message = self.read_status(item)
-            found[metadata["name"]] = Observed(
-                name=metadata["name"],
-                state=state,
-                spec_hash=(metadata.get("annotations") or {}).get(SPEC_HASH),
-                live=item,
-                url=url,
-                message=message,
-                external_id=metadata.get("uid"),
-            )
+        for r in self.resources:
+            try:
+                listing = await api.list_namespaced_custom_object(
+                    r.group, r.version, namespace_of(environment), r.plural, label_selector=selector
+                )
+            except (ApiException, aiohttp.ClientError) as exc:
+                raise BackendError(f"listing {r.plural}: {exc}") from exc
+            for item in listing.get("items", []):
+                metadata = item.get("metadata", {})
+                state, url, message = self.read_status(item)
+                found[metadata["name"]] = Observed(
+                    name=metadata["name"],
+                    state=state,
+                    spec_hash=(metadata.get("annotations") or {}).get(SPEC_HASH),
+                    live=item,
+                    url=url,
+                    message=message,
+                    external_id=metadata.get("uid"),
+                )
         return found
 
     def matches(self, environment: Environment, spec: WorkloadSpec, observed: Observed) -> bool:
@@ -125,11 +131,11 @@ class CustomResourceBackend:
 
     async def apply(self, environment: Environment, specs: list[WorkloadSpec]) -> None:
         api = await self._api(environment)
-        r, namespace = self.resource, namespace_of(environment)
+        namespace = namespace_of(environment)
         calls = asyncio.Semaphore(_PARALLEL_CALLS)
 
         async def one(spec: WorkloadSpec) -> None:
-            body = self.manifest(environment, spec)
+            r, body = self.resource_for(spec), self.manifest(environment, spec)
             async with calls:
                 try:
                     await api.create_namespaced_custom_object(
@@ -138,19 +144,23 @@ class CustomResourceBackend:
                 except ApiException as exc:
                     if exc.status != 409:
                         raise BackendError(f"creating {r.kind} {spec.name}: {exc.reason}") from exc
-                    await self._patch(api, namespace, spec.name, body)
+                    await self._patch(api, r, namespace, spec.name, body)
                 except aiohttp.ClientError as exc:
                     raise BackendError(f"creating {r.kind} {spec.name}: {exc}") from exc
 
         await asyncio.gather(*(one(spec) for spec in specs))
 
     async def _patch(
-        self, api: client.CustomObjectsApi, namespace: str, name: str, body: dict[str, Any]
+        self,
+        api: client.CustomObjectsApi,
+        r: Resource,
+        namespace: str,
+        name: str,
+        body: dict[str, Any],
     ) -> None:
         """Merge-patch the live object to ``body``: a merge patch only adds and overwrites, so
         what the live spec has and ``body`` does not (an autoscaling target dropped, a model
         replaced by a container) is nulled out, read from the object first."""
-        r = self.resource
         try:
             live = await api.get_namespaced_custom_object(
                 r.group, r.version, namespace, r.plural, name
@@ -174,18 +184,22 @@ class CustomResourceBackend:
             raise BackendError(f"updating {r.kind} {name}: {exc}") from exc
 
     async def delete(self, environment: Environment, names: list[str]) -> None:
+        """Names are unique across the kinds: each is deleted as the first kind that has it
+        (absent everywhere is fine)."""
         api = await self._api(environment)
-        r, namespace = self.resource, namespace_of(environment)
+        namespace = namespace_of(environment)
         for name in names:
-            try:
-                await api.delete_namespaced_custom_object(
-                    r.group, r.version, namespace, r.plural, name
-                )
-            except ApiException as exc:
-                if exc.status != 404:
-                    raise BackendError(f"deleting {r.kind} {name}: {exc.reason}") from exc
-            except aiohttp.ClientError as exc:
-                raise BackendError(f"deleting {r.kind} {name}: {exc}") from exc
+            for r in self.resources:
+                try:
+                    await api.delete_namespaced_custom_object(
+                        r.group, r.version, namespace, r.plural, name
+                    )
+                    break
+                except ApiException as exc:
+                    if exc.status != 404:
+                        raise BackendError(f"deleting {r.kind} {name}: {exc.reason}") from exc
+                except aiohttp.ClientError as exc:
+                    raise BackendError(f"deleting {r.kind} {name}: {exc}") from exc
 
 
 def merge_patch(live: Any, wanted: Any) -> Any:

@@ -1,21 +1,26 @@
 """KServe: one ``InferenceService`` (serving.kserve.io/v1beta1) per workload. Model artifacts
 become a predictor model (format + storageUri), image artifacts a custom container. Standard
-deployment mode unless the environment asks for Knative (``env_configs.kserve_mode``)."""
+deployment mode unless the environment asks for Knative (``env_configs.kserve_mode``). A serve
+with traffic variants has an InferenceService per variant and its router is an ``HTTPRoute``
+(:mod:`galapagos_core.workloads.backends.http_route`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from galapagos_core.workloads.backends.custom_resources import (
+    HTTP_ROUTE,
     INFERENCE_SERVICE,
     CustomResourceBackend,
+    Resource,
     condition,
     namespace_of,
     node_selector,
     resources,
     status_is_current,
 )
-from galapagos_core.workloads.spec import WorkloadSpec
+from galapagos_core.workloads.backends.http_route import render_route, route_status
+from galapagos_core.workloads.spec import Observed, WorkloadSpec
 from galapagos_model.catalog import Environment
 from galapagos_model.enums import ArtifactKind, WorkloadState
 
@@ -23,9 +28,22 @@ MODES = {"standard": "Standard", "knative": "Knative"}
 
 
 class KServeBackend(CustomResourceBackend):
-    resource = INFERENCE_SERVICE
+    resources = (INFERENCE_SERVICE, HTTP_ROUTE)
+
+    def resource_for(self, spec: WorkloadSpec) -> Resource:
+        return HTTP_ROUTE if spec.routing is not None else INFERENCE_SERVICE
+
+    def matches(self, environment: Environment, spec: WorkloadSpec, observed: Observed) -> bool:
+        """A route's rules are wholly the platform's (every field the API server would default
+        is set), so it matches only as rendered: a backend or mirror left over is drift."""
+        if spec.routing is None:
+            return super().matches(environment, spec, observed)
+        wanted = self.manifest(environment, spec)["spec"]
+        return observed.spec_hash == spec.digest() and observed.live.get("spec") == wanted
 
     def render(self, environment: Environment, spec: WorkloadSpec) -> dict[str, Any]:
+        if spec.routing is not None:
+            return render_route(environment, spec)
         mode = MODES.get(str(environment.env_configs.get("kserve_mode", "standard")).lower())
         predictor: dict[str, Any] = {
             "minReplicas": spec.min_replicas,
@@ -67,6 +85,8 @@ class KServeBackend(CustomResourceBackend):
         }
 
     def read_status(self, live: dict[str, Any]) -> tuple[WorkloadState, str | None, str | None]:
+        if live.get("kind") == HTTP_ROUTE.kind:
+            return route_status(live)
         status = live.get("status") or {}
         url = status.get("url")
         ready = condition(live, "Ready")

@@ -27,7 +27,7 @@ RAY_VERSION = "2.60.0"
 
 
 class KubeRayBackend(CustomResourceBackend):
-    resource = RAY_SERVICE
+    resources = (RAY_SERVICE,)
 
     def __init__(
         self,
