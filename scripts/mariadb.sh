@@ -5,37 +5,11 @@
 set -euo pipefail
 
 DB_NAME=galapagos_test DB_USER=galapagos DB_PASS=galapagos
-export PATH="$PATH:/usr/sbin:/sbin"
-
-log() { echo "mariadb.sh: $*" >&2; }
-die() {
-  log "ERROR: $*"
-  if [[ -n "${ERRLOG:-}" && -f "$ERRLOG" ]]; then
-    log "--- tail of $ERRLOG ---"; tail -n 30 "$ERRLOG" >&2
-  fi
-  exit 1
-}
+# shellcheck source=scripts/service.sh
+source "$(dirname "${BASH_SOURCE[0]}")/service.sh"
 usage() { echo "usage: $0 start DIR PORT | stop DIR" >&2; exit 2; }
 
 find_server() { command -v mariadbd || command -v mysqld || true; }
-
-install_server() {
-  [[ $EUID -eq 0 ]] || die "mariadb-server is not installed and we are not root"
-  log "installing Debian mariadb-server (service start blocked via policy-rc.d)"
-  local policy=/usr/sbin/policy-rc.d backup="" ERRLOG=""
-  if [[ -e $policy ]]; then backup=$(mktemp); cp -p "$policy" "$backup"; fi
-  # shellcheck disable=SC2064  # expand now: restore exactly what was there
-  trap "if [[ -n '$backup' ]]; then mv -f '$backup' '$policy'; else rm -f '$policy'; fi" EXIT
-  printf '#!/bin/sh\nexit 101\n' >"$policy"; chmod 755 "$policy"
-  ERRLOG=$(mktemp /tmp/mariadb-apt.XXXXXX.log)
-  apt-get update >"$ERRLOG" 2>&1 || die "apt-get update failed"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-    -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
-    mariadb-server >>"$ERRLOG" 2>&1 || die "apt-get install mariadb-server failed"
-  rm -f "$ERRLOG"
-  trap - EXIT
-  if [[ -n $backup ]]; then mv -f "$backup" "$policy"; else rm -f "$policy"; fi
-}
 
 # Run SQL as root over the private socket.
 sql() { mariadb --no-defaults --socket="$SOCK" -uroot -e "$1"; }
@@ -65,7 +39,7 @@ start() {
     log "already running (pid $(running_pid)) on $DIR"; ensure_db_user; return 0
   fi
   server=$(find_server)
-  [[ -n $server ]] || { install_server; server=$(find_server); }
+  [[ -n $server ]] || { install_debian_package mariadb-server; server=$(find_server); }
   [[ -n $server ]] || die "mariadbd/mysqld not found even after install"
   local user_opt=()
   [[ $EUID -eq 0 ]] && user_opt=(--user=root)   # mariadbd refuses to run as root otherwise

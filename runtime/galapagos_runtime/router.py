@@ -41,9 +41,13 @@ _SCOPE_KEYS = (
 )
 # A router replica holds a request until its variant answered: as many as the variants take.
 MAX_ONGOING_REQUESTS = 256
-# Copies in flight per replica; beyond, copies are dropped (and counted): a shadow slower than
-# the traffic it is copied costs the router a bounded amount of memory, never the clients time.
-MAX_SHADOW_COPIES = 1024
+# Shadow copies go through a queue per shadow and router replica, sent by a few senders: a
+# shadow slower than the traffic copied to it never holds more of them at once than it takes
+# (a request Ray's handle cannot place yet costs the router and the replica CPU while it
+# waits, probing the replica again and again), and copies wait in the queue, which costs
+# nothing, up to its size; beyond, copies are dropped and counted.
+SHADOW_SENDERS = 4
+SHADOW_QUEUE = 1024
 Stream = DeploymentResponseGenerator[dict[str, Any]]
 LATENCY_BUCKETS_MS = [1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000]
 
@@ -63,7 +67,7 @@ class TrafficRouter:
         self.serve_name = serve_name
         self.table: RoutingTable | None = None
         self.handles: dict[str, DeploymentHandle[Any]] = {}
-        self.shadows: set[asyncio.Task[None]] = set()
+        self.mirrors: dict[str, _Mirror] = {}
         self.requests = metrics.Counter(
             "galapagos_variant_requests",
             description="Requests a serve's router handed to each variant, by status class.",
@@ -77,18 +81,21 @@ class TrafficRouter:
         )
         self.dropped = metrics.Counter(
             "galapagos_shadow_copies_dropped",
-            description="Shadow copies not sent because too many were in flight.",
+            description="Shadow copies not sent because too many were waiting.",
             tag_keys=_DROP_TAGS,
         )
 
     def reconfigure(self, config: dict[str, Any]) -> None:
-        """A new routing table; handles of variants still named are kept."""
+        """A new routing table; handles and mirrors of variants still named are kept."""
         self.table = RoutingTable.from_config(config)
         apps = {v.app for v in self.table.variants}
         self.handles = {app: h for app, h in self.handles.items() if app in apps}
+        for app in [app for app in self.mirrors if app not in apps]:
+            self.mirrors.pop(app).stop()
 
     def _call(self, app: str, scope: dict[str, Any], body: bytes) -> Stream:
-        """``app``'s answer to the request, as the ASGI messages its ingress sends."""
+        """``app``'s answer to the request, in parts (:func:`galapagos_runtime.variants.
+        handle_http`)."""
         handle = self.handles.get(app)
         if handle is None:
             handle = serve.get_app_handle(app).options(method_name=HANDLER, stream=True)
@@ -115,58 +122,77 @@ class TrafficRouter:
         started = time.perf_counter()
         stream = self._call(variant.app, scope, body)
         try:
-            start = await stream.__anext__()
-            first = await anext(stream, None)
+            first = await stream.__anext__()
         except Exception:
             self._record(variant, "primary", None, started)
             raise
-        status = start["status"]
-        headers = [(bytes(k), bytes(v)) for k, v in start["headers"]]
-        if first is None or not first.get("more_body", False):  # one body: sent as it came
+        status = first["status"]
+        headers = [(bytes(k), bytes(v)) for k, v in first["headers"]]
+        if not first["more_body"]:  # the whole answer in one part: sent as it came
             self._record(variant, "primary", status, started)
-            response = Response(first.get("body", b"") if first else b"", status_code=status)
+            response = Response(first["body"], status_code=status)
             response.raw_headers = headers
             return response
-        streamed = StreamingResponse(self._rest(variant, stream, first, status, started), status)
+        rest = self._rest(variant, stream, first["body"], status, started)
+        streamed = StreamingResponse(rest, status)
         streamed.raw_headers = [h for h in headers if h[0].lower() != b"content-length"]
         return streamed
 
     async def _rest(
-        self,
-        variant: Variant,
-        stream: Stream,
-        first: dict[str, Any],
-        status: int,
-        started: float,
+        self, variant: Variant, stream: Stream, first: bytes, status: int, started: float
     ) -> AsyncIterator[bytes]:
         try:
-            yield first.get("body", b"")
-            async for message in stream:
-                if message["type"] == "http.response.body":
-                    yield message.get("body", b"")
+            yield first
+            async for part in stream:
+                yield part["body"]
         finally:
             self._record(variant, "primary", status, started)
 
     def _shadow(self, variant: Variant, scope: dict[str, Any], body: bytes) -> None:
-        if len(self.shadows) >= MAX_SHADOW_COPIES:
+        mirror = self.mirrors.get(variant.app)
+        if mirror is None:
+            mirror = self.mirrors[variant.app] = _Mirror(self, variant)
+        if not mirror.offer(scope, body):
             self.dropped.inc(tags={"serve": self.serve_name, "variant": variant.name})
-            return
-        task = asyncio.create_task(self._mirror(variant, scope, body))
-        self.shadows.add(task)
-        task.add_done_callback(self.shadows.discard)
 
-    async def _mirror(self, variant: Variant, scope: dict[str, Any], body: bytes) -> None:
+    async def _copy(self, variant: Variant, scope: dict[str, Any], body: bytes) -> None:
         """A copy to a shadow variant: its answer read and dropped, its status and time
         recorded; nothing it does reaches the client."""
         started = time.perf_counter()
         status: int | None = None
         try:
-            async for message in self._call(variant.app, scope, body):
-                if message["type"] == "http.response.start":
-                    status = message["status"]
+            async for part in self._call(variant.app, scope, body):
+                status = part.get("status", status)
         except Exception:
             status = None
         self._record(variant, "shadow", status, started)
+
+
+class _Mirror:
+    """One shadow's copies in one router replica: a bounded queue and its senders."""
+
+    def __init__(self, router: TrafficRouter, variant: Variant) -> None:
+        self.queue: asyncio.Queue[tuple[dict[str, Any], bytes]] = asyncio.Queue(SHADOW_QUEUE)
+        self.senders = [
+            asyncio.create_task(self._send(router, variant)) for _ in range(SHADOW_SENDERS)
+        ]
+
+    def offer(self, scope: dict[str, Any], body: bytes) -> bool:
+        """Queue a copy; False when the queue is full."""
+        try:
+            self.queue.put_nowait((scope, body))
+        except asyncio.QueueFull:
+            return False
+        return True
+
+    async def _send(self, router: TrafficRouter, variant: Variant) -> None:
+        while True:
+            scope, body = await self.queue.get()
+            await router._copy(variant, scope, body)
+
+    def stop(self) -> None:
+        for sender in self.senders:
+            sender.cancel()
 
 
 def build_router(args: dict[str, Any]) -> Application:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -24,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 HANDLER = "_galapagos_http"  # the method the router calls
+log = logging.getLogger("ray.serve")
 
 
 async def _answer(ingress: Any, scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -45,7 +47,10 @@ async def _answer(ingress: Any, scope: dict[str, Any], receive: Any, send: Any) 
 async def handle_http(
     ingress: Any, scope: dict[str, Any], body: bytes
 ) -> AsyncIterator[dict[str, Any]]:
-    """The ASGI messages ``ingress`` sends for one request (a streaming handle method)."""
+    """``ingress``'s answer to one request, as a streaming handle method yields it: a first
+    part ``{"status", "headers", "body", "more_body"}`` with the response's start and first
+    body (all of it, unless the app streams), then ``{"body", "more_body"}`` per further body.
+    One part for a whole answer: every part costs the router a round trip."""
     messages: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
     delivered = False
 
@@ -66,11 +71,37 @@ async def handle_http(
         finally:
             await messages.put(None)
 
+    async def next_body() -> dict[str, Any] | None:
+        while (message := await messages.get()) is not None:
+            if message["type"] == "http.response.body":
+                return message
+        return None
+
     task = asyncio.create_task(run())
     try:
-        while (message := await messages.get()) is not None:
-            yield message
-        await task  # the app's exception, if it raised
+        start = await messages.get()
+        if start is None:
+            await task  # the app's exception
+            raise RuntimeError("the application sent no response")
+        first = await next_body()
+        more = bool(first and first.get("more_body", False))
+        yield {
+            "status": start["status"],
+            "headers": start.get("headers", []),
+            "body": first.get("body", b"") if first else b"",
+            "more_body": more,
+        }
+        while more and (message := await next_body()) is not None:
+            more = message.get("more_body", False)
+            yield {"body": message.get("body", b""), "more_body": more}
+        try:
+            await task
+        except Exception:
+            if more or first is None:  # the answer is cut short: the caller must know
+                raise
+            # Answered in full (as Starlette does with a 500, then raises for the server to
+            # log): logged here, where it happened, not carried back to the router.
+            log.exception("the application raised after answering")
     finally:
         task.cancel()
 

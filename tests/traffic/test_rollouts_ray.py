@@ -57,7 +57,12 @@ async def _steady_load(url: str, seen: Counter[str], stop: asyncio.Event) -> Non
 
 
 async def _start(
-    api: httpx.AsyncClient, admin: str, tmp_path: Path, canary: str, interval: float = INTERVAL
+    api: httpx.AsyncClient,
+    admin: str,
+    tmp_path: Path,
+    canary: str,
+    interval: float = INTERVAL,
+    environment_configs: dict[str, Any] | None = None,
 ) -> str:
     """v1 serving, ``canary`` (a source) rolling out as v2 over two steps; the serve's URL."""
     return await v1_beside(
@@ -78,6 +83,7 @@ async def _start(
                 "gates": {"min_requests": 20, "min_success_rate": 0.95, "max_p99_ratio": None},
             },
         },
+        environment_configs,
     )
 
 
@@ -107,6 +113,18 @@ async def test_a_healthy_canary_walks_every_step_and_is_promoted(
     url = await _start(api, admin, tmp_path, MODEL.format(version="v2"))
     canary = (await _traffic(api, admin))["variants"][1]
     async with _load(url) as seen:
+
+        async def on_step_one() -> bool:
+            return (await _traffic(api, admin))["step_started_at"] is not None
+
+        # Paused, the rollout holds its step for as long as it is paused.
+        await _eventually(on_step_one)
+        await _ok(await api.post(f"{TRAFFIC}/pause", headers=bearer(admin)))
+        await asyncio.sleep(2.5 * INTERVAL)
+        held = await _traffic(api, admin)
+        assert (held["status"], held["rollout_step"]) == ("paused", 0)
+        assert held["variants"][1]["weight"] == 30
+        await _ok(await api.post(f"{TRAFFIC}/resume", headers=bearer(admin)))
 
         async def promoted() -> bool:
             traffic = await _traffic(api, admin)

@@ -4,22 +4,17 @@ four strategies: what is created, patched and deleted, and that every object fit
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import kmock
 import pytest
 
-from galapagos_core.kernel.config import Settings
-from galapagos_core.kernel.http import HttpClient
-from galapagos_core.worker import Worker, make_worker
 from galapagos_model.catalog import Environment
 from galapagos_model.deployments import Workload
 from galapagos_model.enums import WorkloadRole
-from tests.factories import Factory, bearer
-from tests.kube import crds, emulator
+from tests.kube import crds
 from tests.kube.emulator import HTTPROUTE, ISVC, NAMESPACE, calls, exists, set_status, stored
+from tests.traffic.kube import Cluster
 
 GATEWAY = {"name": "web", "namespace": "gateways", "domain": "models.example.com"}
 TRAFFIC = "/api/v1/serve/iris/traffic/kserve-prod"
@@ -50,98 +45,32 @@ ROUTE_READY = {
 }
 
 
-class Cluster:
-    """The API, the worker's reconciler and the emulated cluster, with what a test reads."""
-
-    def __init__(self, api: httpx.AsyncClient, admin: str, kube: Any, worker: Worker) -> None:
-        self.api, self.h, self.kube, self.worker = api, bearer(admin), kube, worker
-
-    async def call(self, method: str, path: str, body: Any = None) -> dict[str, Any]:
-        response = await self.api.request(method, path, headers=self.h, json=body)
-        assert response.status_code < 300, response.text
-        data: dict[str, Any] = response.json()["data"]
-        return data
-
-    async def traffic(self) -> dict[str, Any]:
-        return await self.call("GET", TRAFFIC)
-
-    async def reconcile(self) -> None:
-        """One pass; every InferenceService and HTTPRoute it leaves reported ready."""
-        assert await self.worker.reconciler.run_once() == 1
-        for workload in await Workload.filter(serve__name="iris"):
-            resource, ready = (
-                (HTTPROUTE, ROUTE_READY)
-                if workload.role == WorkloadRole.ROUTER
-                else (ISVC, ISVC_READY | {"url": f"http://{workload.name}.{NAMESPACE}.example"})
-            )
-            if exists(self.kube, resource, workload.name):
-                obj = stored(self.kube, resource, workload.name)
-                crds.validate(obj)
-                if obj.get("status") != ready:
-                    set_status(self.kube, resource, workload.name, ready)
-
-    async def settle(self, passes: int = 4) -> None:
-        for _ in range(passes):
-            await self.reconcile()
-
-    async def route(self) -> dict[str, Any]:
-        [router] = await Workload.filter(serve__name="iris", role=WorkloadRole.ROUTER)
-        return stored(self.kube, HTTPROUTE, router.name)
-
-    async def app_of(self, variant: str) -> str:
-        state = await self.traffic()
-        [found] = [v for v in state["variants"] if v["variant_name"] == variant]
-        return str(found["workload"]["name"])
+async def operator(cluster: Cluster) -> None:
+    """KServe and the Gateway: every InferenceService and HTTPRoute reported ready."""
+    for workload in await Workload.filter(serve__name="iris"):
+        resource, ready = (
+            (HTTPROUTE, ROUTE_READY)
+            if workload.role == WorkloadRole.ROUTER
+            else (ISVC, ISVC_READY | {"url": f"http://{workload.name}.{NAMESPACE}.example"})
+        )
+        if exists(cluster.kube, resource, workload.name):
+            obj = stored(cluster.kube, resource, workload.name)
+            crds.validate(obj)
+            if obj.get("status") != ready:
+                set_status(cluster.kube, resource, workload.name, ready)
 
 
-@pytest.fixture
-async def cluster(
-    kmock: kmock.KubernetesEmulator,
-    api: httpx.AsyncClient,
-    admin: str,
-    settings: Settings,
-    server: Any,
-    factory: Factory,
-) -> AsyncIterator[Cluster]:
-    """iris v1 active on a KServe environment whose routes attach to a Gateway; v2 built."""
-    emulator.prepare(kmock, ISVC, HTTPROUTE)
-    h = bearer(admin)
-    kubeconfig = emulator.kubeconfig_text(str(kmock.url))
-    for path, body in (
-        ("/api/v1/clusters", {"name": "kmock", "kubeconfig": kubeconfig}),
-        (
-            "/api/v1/environment",
-            {
-                "name": "kserve-prod",
-                "backend": "kserve",
-                "cluster": "kmock",
-                "environment_configs": {"namespace": NAMESPACE, "gateway": GATEWAY},
-            },
-        ),
-    ):
-        assert (await api.post(path, headers=h, json=body)).status_code in (200, 201)
-    serve = await factory.serve("iris")
-    await factory.api_config(serve, await Environment.get(name="kserve-prod"))
-    for version in ("v1", "v2"):
-        body = {"version": version, "model_uri": f"s3://b/{version}", "model_format": "sklearn"}
-        response = await api.post("/api/v1/artifact/iris/model", headers=h, json=body)
-        assert response.status_code < 300, response.text
-    quick = settings.model_copy(
-        update={"traffic": settings.traffic.model_copy(update={"drain_seconds": 0})}
-    )
-    http = HttpClient(timeout=10)
-    worker = make_worker(quick, server[1].state["services"], http)
-    here = Cluster(api, admin, kmock, worker)
-    await here.call(
-        "POST", "/api/v1/serve/iris/deploy", {"env": "kserve-prod", "artifact_version": "v1"}
-    )
-    await here.settle(2)
-    assert (await here.call("GET", "/api/v1/serve/iris/status/kserve-prod"))["status"] == "READY"
-    try:
-        yield here
-    finally:
-        await worker.backends.close()
-        await http.close()
+async def route_of(cluster: Cluster) -> dict[str, Any]:
+    [router] = await Workload.filter(serve__name="iris", role=WorkloadRole.ROUTER)
+    return stored(cluster.kube, HTTPROUTE, router.name)
+
+
+KUBE = {
+    "backend": "kserve",
+    "environment_configs": {"namespace": NAMESPACE, "gateway": GATEWAY},
+    "resources": (ISVC, HTTPROUTE),
+    "operator": operator,
+}
 
 
 def route_calls(kube: kmock.KubernetesEmulator, action: kmock.action) -> list[kmock.Request]:
@@ -188,7 +117,7 @@ async def test_each_strategy_is_an_http_route_created_patched_and_deleted(
     assert exists(kmock, ISVC, trial)
     assert stored(kmock, ISVC, trial)["spec"]["predictor"]["model"]["storageUri"] == "s3://b/v2"
 
-    route = await cluster.route()
+    route = await route_of(cluster)
     assert route_calls(kmock, kmock.action.CREATE)[0].namespace == NAMESPACE
     assert route["spec"]["parentRefs"] == [
         {
@@ -224,7 +153,7 @@ async def test_each_strategy_is_an_http_route_created_patched_and_deleted(
     await cluster.reconcile()
     assert len(route_calls(kmock, kmock.action.UPDATE)) == patched + 1
     assert len(kmock.objects) == before
-    rules = (await cluster.route())["spec"]["rules"]
+    rules = (await route_of(cluster))["spec"]["rules"]
     weighted = rules[-1]
     if strategy == "shadow":
         assert backends(weighted) == [(stable, 100)]
@@ -237,14 +166,14 @@ async def test_each_strategy_is_an_http_route_created_patched_and_deleted(
     else:
         await cluster.call("POST", f"{TRAFFIC}/promote", {"variant": candidate})
     await cluster.settle()
-    rules = (await cluster.route())["spec"]["rules"]
+    rules = (await route_of(cluster))["spec"]["rules"]
     kept = stable if strategy == "shadow" else trial
     assert [backends(r) for r in rules] == [[(kept, 100)]]
     assert mirrors(rules[0]) == []
     gone = trial if strategy == "shadow" else stable
     assert not exists(kmock, ISVC, gone)
     assert [c.name for c in calls(kmock, kmock.action.DELETE)] == [gone]
-    assert crds.errors(await cluster.route()) == []
+    assert crds.errors(await route_of(cluster)) == []
 
     await cluster.call("POST", "/api/v1/serve/iris/undeploy/kserve-prod")
     await cluster.settle(2)
@@ -280,3 +209,40 @@ async def test_what_a_kserve_environment_cannot_route_is_refused(
     assert answer["error"]["code"] == "TRAFFIC_BACKEND_UNSUPPORTED"
     assert refused in answer["message"]
     assert (await cluster.api.get(TRAFFIC, headers=cluster.h)).status_code == 404
+
+
+async def test_a_plain_deploy_or_rollback_rolls_the_stable_variant(
+    cluster: Cluster, kmock: kmock.KubernetesEmulator
+) -> None:
+    variants = [
+        {"variant_name": "stable"},
+        {"variant_name": "canary", "artifact_version": "v2", "weight": 10},
+    ]
+    await cluster.call("POST", TRAFFIC, {"strategy": "canary", "variants": variants})
+    await cluster.settle()
+    stable, canary = await cluster.app_of("stable"), await cluster.app_of("canary")
+    rules = (await route_of(cluster))["spec"]["rules"]
+
+    def model_of(app: str) -> str:
+        return str(stored(kmock, ISVC, app)["spec"]["predictor"]["model"]["storageUri"])
+
+    deploys = "/api/v1/serve/iris/deploy"
+    await cluster.call("POST", deploys, {"env": "kserve-prod", "artifact_version": "v2"})
+    await cluster.settle()
+    state = await cluster.traffic()
+    assert [(v["variant_name"], v["artifact_version"]) for v in state["variants"]] == [
+        ("stable", "v2"),
+        ("canary", "v2"),
+    ]
+    assert (await cluster.app_of("stable"), model_of(stable)) == (stable, "s3://b/v2")
+    assert model_of(canary) == "s3://b/v2"
+    assert (await route_of(cluster))["spec"]["rules"] == rules  # the split is untouched
+
+    await cluster.call("POST", "/api/v1/serve/iris/rollback/kserve-prod", {})
+    await cluster.settle()
+    state = await cluster.traffic()
+    assert state["variants"][0]["artifact_version"] == "v1"
+    assert model_of(stable) == "s3://b/v1"
+    assert (await route_of(cluster))["spec"]["rules"] == rules
+    status = await cluster.call("GET", "/api/v1/serve/iris/status/kserve-prod")
+    assert (status["status"], status["artifact_version"]) == ("READY", "v1")

@@ -6,6 +6,7 @@ a failing shadow gets its copies without changing any answer."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -57,11 +58,20 @@ async def v1_beside(
     source: str,
     version: str,
     traffic: dict[str, Any],
+    environment_configs: dict[str, Any] | None = None,
 ) -> str:
-    """iris v1 deployed, ``source`` built as ``version`` and ``traffic`` configured; the
-    serve's URL."""
+    """iris v1 deployed, ``source`` built as ``version`` and ``traffic`` configured (in the
+    environment with ``environment_configs``); the serve's URL."""
     repo = make_repo(tmp_path / "repo", {"main.py": MODEL.format(version="v1")})
     await _setup(api, admin)
+    if environment_configs:
+        await _ok(
+            await api.patch(
+                "/api/v1/environment/local",
+                headers=bearer(admin),
+                json={"environment_configs": environment_configs},
+            )
+        )
     await _build(api, admin, repo, "v1")
     commit(repo, {"main.py": source})
     await _build(api, admin, repo, version)
@@ -253,4 +263,88 @@ async def test_a_failing_shadow_gets_its_copies_and_changes_no_answer(
         copied = await _shadow_copies(running) - before
         dropped = await _shadow_copies(running, "shadow_copies_dropped")
         raise AssertionError(f"{copied:g} of 2000 copies recorded, {dropped:g} dropped") from None
+    await _ok(await api.post("/api/v1/serve/iris/undeploy/local", headers=bearer(admin)))
+
+
+SLOW = """
+import time
+
+class Model:
+    def predict(self, instances):
+        time.sleep(5)
+        return ["slow" for _ in instances]
+"""
+
+
+async def _latencies(url: str, count: int, rate: float = 10) -> list[float]:
+    """Milliseconds per request of ``count`` sent at ``rate`` a second, each on its own (a load
+    the two cores carry with the shadows' work too); each answered by v1."""
+    times: list[float] = []
+
+    async def one(client: httpx.AsyncClient) -> None:
+        started = time.perf_counter()
+        response = await client.post(url, json={"instances": [[1]]})
+        times.append((time.perf_counter() - started) * 1000)
+        assert response.status_code == 200, response.text
+        assert response.json()["predictions"] == ["v1"]
+
+    loop = asyncio.get_running_loop()
+    async with httpx.AsyncClient(timeout=30) as client, asyncio.TaskGroup() as group:
+        tick = loop.time()
+        for _ in range(count):
+            group.create_task(one(client))
+            tick += 1 / rate
+            await asyncio.sleep(max(0.0, tick - loop.time()))
+    return times
+
+
+def _p99(times: list[float]) -> float:
+    return sorted(times)[int(len(times) * 0.99)]
+
+
+@pytest.mark.timeout(900)
+async def test_a_slow_or_failing_shadow_changes_no_answer_and_not_the_p99(
+    api: httpx.AsyncClient, admin: str, running: Worker, tmp_path: Path
+) -> None:
+    """Every request copied to a healthy shadow, to one that sleeps 5 s, to one that answers
+    500: interleaved rounds, every answer from stable, and the slow and the failing shadow's
+    rounds within 10% of the healthy one's p99. (What copying itself costs the two cores this
+    runs on, the healthy shadow's work included, bench/traffic.py measures.)"""
+    repo = make_repo(tmp_path / "repo", {"main.py": MODEL.format(version="v1")})
+    await _setup(api, admin)
+    await _build(api, admin, repo, "v1")
+    for version, source in (("slow", SLOW), ("broken", FAILING)):
+        commit(repo, {"main.py": source})
+        await _build(api, admin, repo, version)
+    url = str((await _deploy(api, admin, "v1"))["service_url"])
+    shadows = {"shadow_ok": "v1", "shadow_slow": "slow", "shadow_failing": "broken"}
+    variants = [{"variant_name": "stable"}] + [
+        {"variant_name": name, "artifact_version": version, "weight": 0}
+        for name, version in shadows.items()
+    ]
+    await _ok(
+        await api.post(
+            TRAFFIC, headers=bearer(admin), json={"strategy": "shadow", "variants": variants}
+        )
+    )
+    await _eventually(lambda: _all_active(api, admin))
+    await _latencies(url, 200)  # warm
+
+    async def copying(to: str) -> None:
+        weights = {name: 100 if name == to else 0 for name in shadows}
+        await _ok(
+            await api.put(f"{TRAFFIC}/weights", headers=bearer(admin), json={"weights": weights})
+        )
+        await asyncio.sleep(3)  # the next pass reconfigures the routers
+        await _latencies(url, 20)  # the first copies found their replicas
+
+    rounds: dict[str, list[float]] = {name: [] for name in shadows}
+    for _ in range(3):
+        for to in rounds:
+            await copying(to)
+            rounds[to] += await _latencies(url, 200)
+    figures = {to: round(_p99(times), 1) for to, times in rounds.items()}
+    for to in ("shadow_slow", "shadow_failing"):
+        assert figures[to] <= 1.1 * figures["shadow_ok"], figures
+    assert await _shadow_copies(running) > 0, figures
     await _ok(await api.post("/api/v1/serve/iris/undeploy/local", headers=bearer(admin)))

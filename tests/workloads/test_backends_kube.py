@@ -134,7 +134,8 @@ def model_spec(**changes: Any) -> WorkloadSpec:
 
 
 def package_spec(**changes: Any) -> WorkloadSpec:
-    return workload("kuberay-prod", ArtifactKind.PACKAGE, **changes)
+    """The serve's application on KubeRay, named as the serve's RayService is."""
+    return workload("kuberay-prod", ArtifactKind.PACKAGE, **({"name": "iris"} | changes))
 
 
 def assert_managed_labels(obj: dict[str, Any], environment: str, spec: WorkloadSpec) -> None:
@@ -502,7 +503,12 @@ async def test_kuberay_apply_creates_a_valid_rayservice(
     assert create.resource == kmock.resource(RAYSERVICE)
     assert create.namespace == NAMESPACE
     rayservice = stored(kmock, RAYSERVICE, spec.name)
-    assert_managed_labels(rayservice, "kuberay-prod", spec)
+    assert rayservice["metadata"]["labels"] == {  # the serve's: its applications have theirs
+        "galapagos.io/managed-by": "galapagos",
+        "galapagos.io/project": "vision",
+        "galapagos.io/serve": "iris",
+        "galapagos.io/environment": "kuberay-prod",
+    }
     crds.validate(rayservice)
 
     [app] = serve_config(rayservice)["applications"]
@@ -560,10 +566,10 @@ async def test_kuberay_reapply_merge_patches_and_delete_deletes(
     assert patch.name == first.name
     rayservice = stored(kmock, RAYSERVICE, first.name)
     crds.validate(rayservice)
-    assert rayservice["metadata"]["annotations"][SPEC_HASH] == second.digest()
     [workers] = rayservice["spec"]["rayClusterConfig"]["workerGroupSpecs"]
     assert workers["replicas"] == 2
     [app] = serve_config(rayservice)["applications"]
+    assert app["args"]["_galapagos"]["spec_hash"] == second.digest()
     assert app["args"]["ingress"]["num_replicas"] == 2
 
     await kuberay.delete(kuberay_env, [first.name])
@@ -592,7 +598,7 @@ def _app_status(name: str, status: str, message: str = "") -> dict[str, Any]:
             None,
         ),
         (
-            _app_status("iris-kuberay-prod", "RUNNING")
+            _app_status("iris", "RUNNING")
             | {
                 "conditions": [
                     {"type": "Ready", "status": "True", "reason": "NonZeroServeEndpoints"}
@@ -603,14 +609,14 @@ def _app_status(name: str, status: str, message: str = "") -> dict[str, Any]:
         ),
         (
             _app_status(
-                "iris-kuberay-prod",
+                "iris",
                 "DEPLOY_FAILED",
                 "Failed to import 'main:Model': ModuleNotFoundError: No module named 'main'",
             ),
             WorkloadState.FAILED,
             "No module named 'main'",
         ),
-        (_app_status("iris-kuberay-prod", "DEPLOYING"), WorkloadState.DEPLOYING, None),
+        (_app_status("iris", "DEPLOYING"), WorkloadState.DEPLOYING, None),
         (
             {
                 "observedGeneration": 1,
@@ -647,7 +653,7 @@ async def test_kuberay_observe_reads_readiness(
     seen = observed[spec.name]
     assert seen.state == state
     assert seen.spec_hash == spec.digest()
-    assert seen.url == f"http://{spec.name}-serve-svc.{NAMESPACE}.svc:8000"
+    assert seen.url == f"http://{spec.name}-serve-svc.{NAMESPACE}.svc:8000/iris"
     if message is not None:
         assert seen.message is not None
         assert message in seen.message

@@ -25,35 +25,17 @@ class WorkloadRead(BaseModel):
     error: str | None
 
 
-class FiguresRead(BaseModel):
-    """A variant's answers: requests, 5xx or unanswered, and latency in milliseconds."""
-
-    variant_name: str
-    requests: float
-    errors: float
-    success_rate: float | None
-    p50_ms: float | None
-    p99_ms: float | None
-
-
 class MetricsRead(BaseModel):
     source: str
     since: Timestamp | None
     until: Timestamp
-    variants: list[FiguresRead]
+    variants: list[VariantFigures]
 
 
 def metrics_read(window: Window) -> MetricsRead:
     return MetricsRead(
-        source=window.source,
-        since=window.since,
-        until=window.until,
-        variants=[_figures(f) for f in window.variants],
+        source=window.source, since=window.since, until=window.until, variants=window.variants
     )
-
-
-def _figures(figures: VariantFigures) -> FiguresRead:
-    return FiguresRead(**vars(figures))
 
 
 class VariantRead(BaseModel):
@@ -66,7 +48,7 @@ class VariantRead(BaseModel):
     revision: int
     deployment_id: str | None
     workload: WorkloadRead | None
-    metrics: FiguresRead | None = None  # since the routers started (GET only)
+    metrics: VariantFigures | None = None  # since the routers started (GET only)
 
 
 class TrafficRead(BaseModel):
@@ -122,7 +104,7 @@ def traffic_read(
                 revision=v.revision,
                 deployment_id=str(workload.deployment_id) if workload else None,
                 workload=_workload(workload),
-                metrics=_figures(figures[v.name]) if v.name in figures else None,
+                metrics=figures.get(v.name),
             )
         )
     return TrafficRead(

@@ -23,6 +23,8 @@ CLOCK_SKEW = timedelta(minutes=1)  # an ``until`` this far ahead still counts as
 
 @dataclass(frozen=True)
 class VariantFigures:
+    """A variant's answers: requests, 5xx or unanswered, and latency in milliseconds."""
+
     variant_name: str
     requests: float
     errors: float

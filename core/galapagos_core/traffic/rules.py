@@ -77,16 +77,21 @@ def check_sum(weights: Mapping[str, int]) -> None:
 
 
 def check_backend(environment: Environment, *, sticky: bool, rollout: bool) -> None:
-    """What the environment's backend can route. On Ray the router does everything; on KServe
-    a Gateway API HTTPRoute does weights, header matches and mirrors, but keeps no sticky
-    sessions (not in Gateway API's standard channel) and exports no per-variant metrics for
-    rollout gates; KubeRay has no router yet."""
+    """What the environment's backend can route. On Ray and KubeRay the router does
+    everything, its rollout gates reading the routers' metrics (on KubeRay from the
+    environment's Prometheus); on KServe a Gateway API HTTPRoute does weights, header matches
+    and mirrors, but keeps no sticky sessions (not in Gateway API's standard channel) and
+    exports no per-variant metrics for rollout gates."""
     backend = environment.backend
     if backend == EnvironmentBackend.RAY:
         return
     refused: str | None = None
     if backend == EnvironmentBackend.KUBERAY:
-        refused = "traffic variants run on Ray and KServe environments"
+        if rollout and not environment.env_configs.get("prometheus_url"):
+            refused = (
+                "rollout gates on KubeRay read the routers' metrics from the environment's "
+                "Prometheus: set env_configs.prometheus_url"
+            )
     elif gateway_of(environment) is None:
         refused = (
             "traffic variants on KServe need a Gateway: set env_configs.gateway to "

@@ -100,18 +100,9 @@ class CustomResourceBackend:
     ) -> dict[str, Observed]:
         """The custom resources' own status is their readiness (Kubernetes probes them)."""
         api = await self._api(environment)
-        selector = (
-            f"{MANAGED_BY}=galapagos,galapagos.io/environment={label_value(environment.name)}"
-        )
         found: dict[str, Observed] = {}
         for r in self.resources:
-            try:
-                listing = await api.list_namespaced_custom_object(
-                    r.group, r.version, namespace_of(environment), r.plural, label_selector=selector
-                )
-            except (ApiException, aiohttp.ClientError) as exc:
-                raise BackendError(f"listing {r.plural}: {exc}") from exc
-            for item in listing.get("items", []):
+            for item in await self._list(api, environment, r):
                 metadata = item.get("metadata", {})
                 state, url, message = self.read_status(item)
                 found[metadata["name"]] = Observed(
@@ -124,6 +115,21 @@ class CustomResourceBackend:
                     external_id=metadata.get("uid"),
                 )
         return found
+
+    async def _list(
+        self, api: client.CustomObjectsApi, environment: Environment, r: Resource
+    ) -> list[dict[str, Any]]:
+        """The environment's objects of kind ``r`` (found by label)."""
+        selector = (
+            f"{MANAGED_BY}=galapagos,galapagos.io/environment={label_value(environment.name)}"
+        )
+        try:
+            listing = await api.list_namespaced_custom_object(
+                r.group, r.version, namespace_of(environment), r.plural, label_selector=selector
+            )
+        except (ApiException, aiohttp.ClientError) as exc:
+            raise BackendError(f"listing {r.plural}: {exc}") from exc
+        return list(listing.get("items", []))
 
     def matches(self, environment: Environment, spec: WorkloadSpec, observed: Observed) -> bool:
         wanted = self.manifest(environment, spec)["spec"]
@@ -144,27 +150,43 @@ class CustomResourceBackend:
                 except ApiException as exc:
                     if exc.status != 409:
                         raise BackendError(f"creating {r.kind} {spec.name}: {exc.reason}") from exc
-                    await self._patch(api, r, namespace, spec.name, body)
+                    live = await self._get(api, r, namespace, spec.name)
+                    if live is None:  # deleted meanwhile: the next pass creates it
+                        raise BackendError(f"{r.kind} {spec.name} vanished") from exc
+                    await self._patch(api, r, namespace, body, live)
                 except aiohttp.ClientError as exc:
                     raise BackendError(f"creating {r.kind} {spec.name}: {exc}") from exc
 
         await asyncio.gather(*(one(spec) for spec in specs))
+
+    async def _get(
+        self, api: client.CustomObjectsApi, r: Resource, namespace: str, name: str
+    ) -> dict[str, Any] | None:
+        try:
+            live: dict[str, Any] = await api.get_namespaced_custom_object(
+                r.group, r.version, namespace, r.plural, name
+            )
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise BackendError(f"reading {r.kind} {name}: {exc.reason}") from exc
+        except aiohttp.ClientError as exc:
+            raise BackendError(f"reading {r.kind} {name}: {exc}") from exc
+        return live
 
     async def _patch(
         self,
         api: client.CustomObjectsApi,
         r: Resource,
         namespace: str,
-        name: str,
         body: dict[str, Any],
+        live: dict[str, Any],
     ) -> None:
-        """Merge-patch the live object to ``body``: a merge patch only adds and overwrites, so
-        what the live spec has and ``body`` does not (an autoscaling target dropped, a model
-        replaced by a container) is nulled out, read from the object first."""
+        """Merge-patch ``live`` to ``body``: a merge patch only adds and overwrites, so what
+        the live spec has and ``body`` does not (an autoscaling target dropped, a model
+        replaced by a container) is nulled out."""
+        name = body["metadata"]["name"]
         try:
-            live = await api.get_namespaced_custom_object(
-                r.group, r.version, namespace, r.plural, name
-            )
             await api.patch_namespaced_custom_object(
                 r.group,
                 r.version,
@@ -174,7 +196,7 @@ class CustomResourceBackend:
                 {
                     "metadata": {
                         "labels": body["metadata"]["labels"],
-                        "annotations": body["metadata"]["annotations"],
+                        "annotations": body["metadata"].get("annotations") or {},
                     },
                     "spec": merge_patch(live.get("spec"), body["spec"]),
                 },

@@ -56,6 +56,15 @@ class RayEndpoint:
 Resolver = Callable[[Environment], Awaitable[RayEndpoint]]
 
 
+# The router's code is all asynchronous and short, so its replicas run it on their own event
+# loop rather than beside it in a thread and a loop of their own: each request then crosses no
+# thread, 2 ms less at p50 on two cores (bench/traffic.py).
+ROUTER_ENV = {
+    "RAY_SERVE_RUN_USER_CODE_IN_SEPARATE_THREAD": "0",
+    "RAY_SERVE_RUN_ROUTER_IN_SEPARATE_LOOP": "0",
+}
+
+
 def render(
     spec: WorkloadSpec, links: PackageLinks, runtime_sha256: str, default_cpus: float
 ) -> dict[str, Any]:
@@ -118,7 +127,7 @@ def _router(
         "route_prefix": spec.route_prefix,
         "import_path": ROUTER_IMPORT_PATH,
         "args": {MARKER: {**marker, "health_path": None}, "serve": spec.serve},
-        "runtime_env": runtime_env,
+        "runtime_env": {**runtime_env, "env_vars": ROUTER_ENV},
         "deployments": [router],
     }
 
