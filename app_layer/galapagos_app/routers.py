@@ -9,12 +9,14 @@ from galapagos_app.endpoints import Router
 from galapagos_app.identity import routes as identity
 from galapagos_app.infra import routes as infra
 from galapagos_app.traffic import routes as traffic
+from galapagos_app.virtual_models import routes as virtual_models
 
 ROUTERS: list[Router] = [
     serves.router,
     infra.router,
     deploy.router,
     traffic.router,
+    virtual_models.router,
     history.router,
     artifacts.router,
     environments.router,

@@ -27,6 +27,7 @@ from galapagos_core.kernel.secrets import SecretBox, local_key_spec, parse_keys
 from galapagos_core.traffic.figures import TrafficFigures
 from galapagos_core.traffic.metrics import RouterMetrics
 from galapagos_core.traffic.service import TrafficService
+from galapagos_core.virtual_models.service import VirtualModelService
 from galapagos_core.workloads.backends.local_ray import LocalRay
 from galapagos_core.workloads.backends.ray import RayEndpoint
 from galapagos_model.catalog import Environment
@@ -53,6 +54,7 @@ class Services:
     model_deploys: ModelDeployService
     traffic: TrafficService
     traffic_figures: TrafficFigures
+    virtual_models: VirtualModelService
     audit: AuditService
     http: HttpClient  # reads the API makes elsewhere (metrics): quick, never retried
 
@@ -89,6 +91,7 @@ class Services:
             model_deploys=ModelDeployService(deployments, artifacts),
             traffic=TrafficService(deployments, settings.traffic, wakeups.reconcile),
             traffic_figures=TrafficFigures(RouterMetrics(http, _metrics_endpoint(settings, http))),
+            virtual_models=VirtualModelService(secrets),
             audit=AuditService(),
             http=http,
         )

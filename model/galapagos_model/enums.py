@@ -160,3 +160,14 @@ class WorkloadRole(StrEnum):
     APP = "app"  # the serve's application, on the serve's route
     VARIANT = "variant"  # one version of a serve with traffic variants, behind its router
     ROUTER = "router"  # owns the route of a serve with traffic variants
+
+
+class VirtualModelStatus(StrEnum):
+    ACTIVE = "active"
+    INACTIVE = "inactive"  # kept, but takes no requests
+
+
+class BackendKind(StrEnum):
+    EXTERNAL = "external"  # an OpenAI-compatible endpoint outside the platform
+    SERVE = "serve"  # an LLM serve of the project, deployed by the platform
+    MODEL = "model"  # a model of the GPU catalog, answered by its ready instances

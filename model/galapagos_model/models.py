@@ -7,6 +7,7 @@ from galapagos_model.deployments import ActiveDeployment, Deployment, Deployment
 from galapagos_model.identity import ApiToken, Project, ProjectMember, User
 from galapagos_model.infra import ApiServeInfraConfig, WorkflowServeInfraConfig
 from galapagos_model.traffic import TrafficConfig, TrafficVariant
+from galapagos_model.virtual_models import VirtualModel, VirtualModelBackend
 
 __all__ = [
     "ActiveDeployment",
@@ -25,6 +26,8 @@ __all__ = [
     "TrafficConfig",
     "TrafficVariant",
     "User",
+    "VirtualModel",
+    "VirtualModelBackend",
     "WorkflowServeInfraConfig",
     "Workload",
 ]

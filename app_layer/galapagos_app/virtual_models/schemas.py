@@ -1,0 +1,80 @@
+"""Virtual models as rendered (an API key is never: only whether one is set)."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from galapagos_app.paging import ReadModel, Timestamp
+from galapagos_core.virtual_models.service import VirtualModelView
+from galapagos_model.enums import BackendKind, VirtualModelStatus
+from galapagos_model.virtual_models import VirtualModel, VirtualModelBackend
+
+
+class BackendRead(ReadModel):
+    id: UUID
+    name: str
+    kind: BackendKind
+    base_url: str | None
+    has_api_key: bool
+    serve: str | None
+    model_id: str | None
+    namespace: str | None
+    model_name_override: str | None
+    weight: int
+    priority: int
+    status: VirtualModelStatus
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class VirtualModelRead(ReadModel):
+    id: UUID
+    name: str
+    project: str
+    description: str | None
+    route_name: str
+    status: VirtualModelStatus
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class VirtualModelDetail(VirtualModelRead):
+    backends: list[BackendRead]
+
+
+def backend_read(backend: VirtualModelBackend) -> BackendRead:
+    return BackendRead(
+        id=backend.id,
+        name=backend.name,
+        kind=backend.kind,
+        base_url=backend.base_url,
+        has_api_key=backend.api_key_encrypted is not None,
+        serve=backend.serve.name if backend.serve else None,
+        model_id=backend.model_id,
+        namespace=backend.namespace,
+        model_name_override=backend.model_name_override,
+        weight=backend.weight,
+        priority=backend.priority,
+        status=backend.status,
+        created_at=backend.created_at,
+        updated_at=backend.updated_at,
+    )
+
+
+def model_read(model: VirtualModel) -> VirtualModelRead:
+    return VirtualModelRead(
+        id=model.id,
+        name=model.name,
+        project=model.project.name,
+        description=model.description,
+        route_name=model.route_name,
+        status=model.status,
+        created_at=model.created_at,
+        updated_at=model.updated_at,
+    )
+
+
+def detail_read(view: VirtualModelView) -> VirtualModelDetail:
+    return VirtualModelDetail(
+        **model_read(view.model).model_dump(), backends=[backend_read(b) for b in view.backends]
+    )

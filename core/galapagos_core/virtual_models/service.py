@@ -1,0 +1,235 @@
+"""Virtual models: publish a model name in a project, and say which backends answer it, with
+what weight in which tier. An external backend's API key is sealed as every secret is
+(galapagos_core.kernel.secrets), bound to its backend, and never returned."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from tortoise.exceptions import IntegrityError
+
+from galapagos_core.catalog.errors import project_not_found, serve_not_found
+from galapagos_core.kernel import audit
+from galapagos_core.kernel.access import require_role
+from galapagos_core.kernel.actor import Actor
+from galapagos_core.kernel.errors import NotFound
+from galapagos_core.kernel.naming import resource_name
+from galapagos_core.kernel.secrets import SecretBox
+from galapagos_core.kernel.transactions import transactional
+from galapagos_core.virtual_models import errors, rules
+from galapagos_core.virtual_models.specs import (
+    BackendCreate,
+    BackendUpdate,
+    VirtualModelCreate,
+    VirtualModelUpdate,
+)
+from galapagos_model.base import uuid7
+from galapagos_model.enums import ProjectRole
+from galapagos_model.queries import projects as project_queries
+from galapagos_model.queries import serves as serve_queries
+from galapagos_model.queries import virtual_models as vm_queries
+from galapagos_model.queries.paging import Page, PageRequest
+from galapagos_model.virtual_models import VirtualModel, VirtualModelBackend
+
+
+def api_key_context(backend_id: UUID) -> str:
+    """What a sealed API key is bound to: it opens for its own backend only."""
+    return f"virtual-model-backend:{backend_id}:api-key"
+
+
+@dataclass(frozen=True)
+class VirtualModelView:
+    model: VirtualModel
+    backends: list[VirtualModelBackend]
+
+
+class VirtualModelService:
+    def __init__(self, secrets: SecretBox) -> None:
+        self.secrets = secrets
+
+    async def _find(
+        self,
+        actor: Actor,
+        name: str,
+        project: str | None,
+        required: ProjectRole,
+        *,
+        lock: bool = False,
+    ) -> VirtualModel:
+        """The virtual model called ``name`` among those ``actor`` may see (in ``project``
+        when given): 404 when none, 409 when several projects have one."""
+        found = []
+        for model in await vm_queries.models_named(name, project, lock=lock):
+            try:
+                await require_role(actor, model.project, required, hidden=errors.not_found(name))
+            except NotFound:
+                continue
+            found.append(model)
+        if not found:
+            raise errors.not_found(name)
+        if len(found) > 1:
+            raise errors.ambiguous(name, [m.project.name for m in found])
+        return found[0]
+
+    async def _audit(self, actor: Actor, action: str, model: VirtualModel, **after: Any) -> None:
+        await audit.record(
+            actor,
+            f"virtual_model.{action}",
+            "virtual_model",
+            resource_id=model.id,
+            resource_name=model.name,
+            project=model.project.name,
+            after=after or None,
+        )
+
+    # -- reads ---------------------------------------------------------------------------
+
+    async def list(
+        self, actor: Actor, page: PageRequest, *, project: str | None = None
+    ) -> Page[VirtualModel]:
+        return await vm_queries.models_visible_to(actor.visibility, page, project=project)
+
+    async def view(self, actor: Actor, name: str, project: str | None) -> VirtualModelView:
+        model = await self._find(actor, name, project, ProjectRole.VIEWER)
+        return VirtualModelView(model, await vm_queries.backends_of(model.id))
+
+    # -- virtual models ------------------------------------------------------------------
+
+    @transactional
+    async def create(self, actor: Actor, spec: VirtualModelCreate) -> VirtualModel:
+        rules.check_name(spec.name)
+        project = await project_queries.project_by_name(spec.project)
+        if project is None:
+            raise project_not_found(spec.project)
+        await require_role(
+            actor, project, ProjectRole.EDITOR, hidden=project_not_found(spec.project)
+        )
+        try:
+            model = await vm_queries.create_model(
+                project=project,
+                name=spec.name,
+                description=spec.description,
+                route_name=resource_name("vm", project.name, spec.name),
+            )
+        except IntegrityError:
+            raise errors.exists(spec.name, project.name) from None
+        await self._audit(actor, "create", model, description=spec.description)
+        return model
+
+    @transactional
+    async def update(
+        self, actor: Actor, name: str, project: str | None, spec: VirtualModelUpdate
+    ) -> VirtualModel:
+        model = await self._find(actor, name, project, ProjectRole.EDITOR, lock=True)
+        changes = spec.model_dump(exclude_none=True)
+        if changes:
+            await vm_queries.update_model(model, **changes)
+            await self._audit(
+                actor, "update", model, **spec.model_dump(mode="json", exclude_none=True)
+            )
+        return model
+
+    @transactional
+    async def delete(self, actor: Actor, name: str, project: str | None) -> None:
+        model = await self._find(actor, name, project, ProjectRole.EDITOR, lock=True)
+        await vm_queries.delete_model(model)
+        await self._audit(actor, "delete", model)
+
+    # -- backends ------------------------------------------------------------------------
+
+    @transactional
+    async def add_backend(
+        self, actor: Actor, name: str, project: str | None, spec: BackendCreate
+    ) -> VirtualModelBackend:
+        model = await self._find(actor, name, project, ProjectRole.EDITOR, lock=True)
+        backend_name = spec.name or rules.backend_name(
+            spec.kind, spec.base_url, spec.serve, spec.model_id
+        )
+        rules.check_backend_name(backend_name)
+        rules.check_weight(spec.weight)
+        rules.check_priority(spec.priority)
+        serve = None
+        if spec.serve is not None:
+            serve = await serve_queries.serve_by_name(spec.serve)
+            if serve is None or serve.project_id != model.project_id:
+                raise serve_not_found(spec.serve)  # another project's serves stay unseen
+        backend_id = uuid7()
+        sealed = (
+            self.secrets.seal(spec.api_key.get_secret_value(), api_key_context(backend_id))
+            if spec.api_key is not None
+            else None
+        )
+        try:
+            backend = await vm_queries.create_backend(
+                id=backend_id,
+                virtual_model=model,
+                name=backend_name,
+                kind=spec.kind,
+                base_url=spec.base_url,
+                api_key_encrypted=sealed,
+                serve=serve,
+                model_id=spec.model_id,
+                namespace=spec.namespace,
+                model_name_override=spec.model_name_override,
+                override_key=spec.model_name_override or "",
+                weight=spec.weight,
+                priority=spec.priority,
+            )
+        except IntegrityError:
+            raise errors.backend_exists(backend_name, spec.model_name_override) from None
+        await self._audit(
+            actor,
+            "backend.add",
+            model,
+            backend=backend_name,
+            **spec.model_dump(mode="json", exclude={"api_key", "name"}, exclude_none=True),
+        )
+        return backend
+
+    async def _backend(self, model: VirtualModel, backend_id: str) -> VirtualModelBackend:
+        try:
+            key = UUID(backend_id)
+        except ValueError:
+            raise errors.backend_not_found(backend_id) from None
+        backend = await vm_queries.backend_of(model.id, key)
+        if backend is None:
+            raise errors.backend_not_found(backend_id)
+        return backend
+
+    @transactional
+    async def update_backend(
+        self, actor: Actor, name: str, project: str | None, backend_id: str, spec: BackendUpdate
+    ) -> VirtualModelBackend:
+        model = await self._find(actor, name, project, ProjectRole.EDITOR, lock=True)
+        backend = await self._backend(model, backend_id)
+        changes: dict[str, Any] = spec.model_dump(exclude_none=True, exclude={"api_key"})
+        if spec.weight is not None:
+            rules.check_weight(spec.weight)
+        if spec.priority is not None:
+            rules.check_priority(spec.priority)
+        if spec.api_key is not None:
+            changes["api_key_encrypted"] = self.secrets.seal(
+                spec.api_key.get_secret_value(), api_key_context(backend.id)
+            )
+        if changes:
+            await vm_queries.update_backend(backend, **changes)
+            await self._audit(
+                actor,
+                "backend.update",
+                model,
+                backend=backend.name,
+                api_key_rotated=spec.api_key is not None,
+                **spec.model_dump(mode="json", exclude={"api_key"}, exclude_none=True),
+            )
+        return backend
+
+    @transactional
+    async def delete_backend(
+        self, actor: Actor, name: str, project: str | None, backend_id: str
+    ) -> None:
+        model = await self._find(actor, name, project, ProjectRole.EDITOR, lock=True)
+        backend = await self._backend(model, backend_id)
+        await vm_queries.delete_backend(backend)
+        await self._audit(actor, "backend.delete", model, backend=backend.name)
