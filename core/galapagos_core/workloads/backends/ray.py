@@ -58,7 +58,7 @@ Resolver = Callable[[Environment], Awaitable[RayEndpoint]]
 
 # The router's code is all asynchronous and short, so its replicas run it on their own event
 # loop rather than beside it in a thread and a loop of their own: each request then crosses no
-# thread, 2 ms less at p50 on two cores (bench/traffic.py).
+# thread (2 ms less at p50 in a measurement on two cores; see the README's figures).
 ROUTER_ENV = {
     "RAY_SERVE_RUN_USER_CODE_IN_SEPARATE_THREAD": "0",
     "RAY_SERVE_RUN_ROUTER_IN_SEPARATE_LOOP": "0",
