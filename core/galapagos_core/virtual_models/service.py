@@ -125,7 +125,7 @@ class VirtualModelService:
         model = await self._find(actor, name, project, ProjectRole.EDITOR, lock=True)
         changes = spec.model_dump(exclude_none=True)
         if changes:
-            await vm_queries.update_model(model, **changes)
+            await vm_queries.update(model, **changes)
             await self._audit(
                 actor, "update", model, **spec.model_dump(mode="json", exclude_none=True)
             )
@@ -214,7 +214,7 @@ class VirtualModelService:
                 spec.api_key.get_secret_value(), api_key_context(backend.id)
             )
         if changes:
-            await vm_queries.update_backend(backend, **changes)
+            await vm_queries.update(backend, **changes)
             await self._audit(
                 actor,
                 "backend.update",

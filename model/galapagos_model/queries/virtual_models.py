@@ -43,10 +43,11 @@ async def create_model(**fields: Any) -> VirtualModel:
     return await VirtualModel.create(**fields)
 
 
-async def update_model(model: VirtualModel, **changes: Any) -> None:
+async def update(row: VirtualModel | VirtualModelBackend, **changes: Any) -> None:
+    """Change these fields of a virtual model or a backend (and its update time)."""
     for key, value in changes.items():
-        setattr(model, key, value)
-    await model.save(update_fields=[*changes, "updated_at"])
+        setattr(row, key, value)
+    await row.save(update_fields=[*changes, "updated_at"])
 
 
 async def delete_model(model: VirtualModel) -> None:
@@ -67,12 +68,6 @@ async def backend_of(model_id: UUID, backend_id: UUID) -> VirtualModelBackend | 
 
 async def create_backend(**fields: Any) -> VirtualModelBackend:
     return await VirtualModelBackend.create(**fields)
-
-
-async def update_backend(backend: VirtualModelBackend, **changes: Any) -> None:
-    for key, value in changes.items():
-        setattr(backend, key, value)
-    await backend.save(update_fields=[*changes, "updated_at"])
 
 
 async def delete_backend(backend: VirtualModelBackend) -> None:
