@@ -36,6 +36,10 @@ def predictor(app: str) -> dict[str, Any]:
     return {"group": "", "kind": "Service", "name": f"{app}-predictor", "port": PREDICTOR_PORT}
 
 
+def _headers(match: dict[str, str]) -> list[dict[str, str]]:
+    return [{"type": "Exact", "name": k, "value": v} for k, v in sorted(match.items())]
+
+
 def _rules(table: dict[str, Any]) -> list[dict[str, Any]]:
     variants = table["variants"]
     mirrors = [
@@ -55,18 +59,10 @@ def _rules(table: dict[str, Any]) -> list[dict[str, Any]]:
             body["filters"] = mirrors
         return body
 
-    everything = [{"path": {"type": "PathPrefix", "value": "/"}}]
+    everything = {"path": {"type": "PathPrefix", "value": "/"}}
     rules = [
         rule(
-            [
-                {
-                    **everything[0],
-                    "headers": [
-                        {"type": "Exact", "name": name, "value": value}
-                        for name, value in sorted(v["header_match"].items())
-                    ],
-                }
-            ],
+            [{**everything, "headers": _headers(v["header_match"])}],
             [{**predictor(v["app"]), "weight": 1}],
         )
         for v in primaries
@@ -79,7 +75,7 @@ def _rules(table: dict[str, Any]) -> list[dict[str, Any]]:
         }
         for v in primaries
     ]
-    rules.append(rule(everything, weighted))
+    rules.append(rule([everything], weighted))
     return rules
 
 
