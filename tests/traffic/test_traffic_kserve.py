@@ -129,6 +129,7 @@ async def test_each_strategy_is_an_http_route_created_patched_and_deleted(
     ]
     assert route["spec"]["hostnames"] == ["iris.models.example.com"]
     assert state["service_url"] == "http://iris.models.example.com"
+    assert state["metrics_error"] == "this environment exports no per-variant metrics"
     rules = route["spec"]["rules"]
     if strategy == "canary":
         assert [backends(r) for r in rules] == [[(stable, 90), (trial, 10)]]

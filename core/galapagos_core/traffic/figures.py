@@ -128,10 +128,12 @@ class TrafficFigures:
     ) -> tuple[dict[str, VariantFigures], str | None]:
         """Each variant's figures since the routers started, and why there are none when the
         environment's metrics cannot be read (the view shows its config regardless)."""
-        readable = environment.backend == EnvironmentBackend.RAY or environment.env_configs.get(
-            "prometheus_url"
+        backend = environment.backend
+        routers = backend == EnvironmentBackend.RAY or (
+            backend == EnvironmentBackend.KUBERAY and environment.env_configs.get("prometheus_url")
         )
-        if not readable:
+        if not routers:  # KServe's routes export no per-variant figures; KubeRay's, Prometheus'
+            return {}, "this environment exports no per-variant metrics"
             return {}, "this environment exports no per-variant metrics"
         try:
             counts = await self.metrics.window(environment, serve_name, None, None)
