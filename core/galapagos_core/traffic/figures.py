@@ -11,7 +11,7 @@ from galapagos_core.catalog.serves import visible_serve
 from galapagos_core.kernel.actor import Actor
 from galapagos_core.kernel.errors import GalapagosError, InvalidInput, NotFound
 from galapagos_core.traffic import errors
-from galapagos_core.traffic.gates import Counts
+from galapagos_core.traffic.gates import Counts, rounded
 from galapagos_core.traffic.metrics import RouterMetrics
 from galapagos_model.catalog import Environment
 from galapagos_model.enums import EnvironmentBackend, ProjectRole
@@ -34,9 +34,6 @@ class VariantFigures:
 
     @classmethod
     def of(cls, name: str, counts: Counts) -> VariantFigures:
-        def rounded(value: float | None) -> float | None:
-            return None if value is None else round(value, 4)
-
         return cls(
             name,
             counts.requests,

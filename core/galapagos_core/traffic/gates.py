@@ -71,7 +71,7 @@ class Verdict:
     figures: dict[str, Any]
 
 
-def _round(value: float | None) -> float | None:
+def rounded(value: float | None) -> float | None:
     return None if value is None else round(value, 4)
 
 
@@ -83,13 +83,13 @@ def judge(candidate: Counts, stable: Counts, gates: dict[str, Any]) -> Verdict:
     figures = {
         "candidate": {
             "requests": candidate.requests,
-            "success_rate": _round(rate),
-            "p99_ms": _round(p99),
+            "success_rate": rounded(rate),
+            "p99_ms": rounded(p99),
         },
         "stable": {
             "requests": stable.requests,
-            "success_rate": _round(stable_rate),
-            "p99_ms": _round(stable_p99),
+            "success_rate": rounded(stable_rate),
+            "p99_ms": rounded(stable_p99),
         },
     }
     if candidate.requests < gates["min_requests"] or rate is None:

@@ -78,10 +78,6 @@ class KubeRayBackend(CustomResourceBackend):
     def _application(self, spec: WorkloadSpec) -> dict[str, Any]:
         return render_application(spec, self.links, self.runtime_sha256, self.default_cpus)
 
-    def render(self, environment: Environment, spec: WorkloadSpec) -> dict[str, Any]:
-        """The RayService for ``spec`` alone."""
-        return self._rayservice(environment, spec, [self._application(spec)])
-
     def _rayservice(
         self,
         environment: Environment,
@@ -195,12 +191,6 @@ class KubeRayBackend(CustomResourceBackend):
                     external_id=(item.get("metadata") or {}).get("uid"),
                 )
         return found
-
-    def read_status(self, live: dict[str, Any]) -> tuple[WorkloadState, str | None, str | None]:
-        """The state of the RayService's application of its own name."""
-        name = (live.get("metadata") or {}).get("name", "")
-        [app] = [a for a in applications(live) if a.get("name") == name] or [{}]
-        return self.app_status(live, name, app.get("route_prefix"))
 
     def app_status(
         self, live: dict[str, Any], app: str, route: str | None
