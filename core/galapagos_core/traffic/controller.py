@@ -4,8 +4,9 @@
 - Each router's table follows its variants (a variant that became ready joins it).
 - A progressive rollout takes its next step when the candidate passed every gate over the
   step's interval (the routers' counters read at the step's start and now), is promoted
-  after its last step, and is rolled back as soon as a gate fails; with too few requests it
-  waits. Every decision is an event of the candidate's deployment, with its figures.
+  after its last step, and is rolled back as soon as a gate fails, on every pass during the
+  step, not only at its end; with too few requests it waits. Every decision is an event of
+  the candidate's deployment, with its figures.
 
 Everything it acts on is in the database (the step, since when, the counters at its start),
 so a worker that takes over, or restarts after a crash, continues at the step it was on.
@@ -97,20 +98,18 @@ class TrafficController:
         if config.step_started_at is None:  # the step starts now, from these counters
             await self._start_step(scope, candidate, step, counts, now)
             return
-        elapsed = (now - config.step_started_at).total_seconds()
-        if elapsed < plan["interval_seconds"]:
-            return
         baseline = {k: Counts.from_json(v) for k, v in plan.get("baseline", {}).items()}
         window = {k: c.since(baseline.get(k, Counts())) for k, c in counts.items()}
         verdict = judge(
             window.get(candidate.name, Counts()), window.get(STABLE, Counts()), plan["gates"]
         )
+        over = (now - config.step_started_at).total_seconds() >= plan["interval_seconds"]
+        if verdict.decision == "wait" or (verdict.decision == "pass" and not over):
+            return  # a failure is acted on at once; a pass only once the step has lasted
         figures = f"{verdict.reason}; {verdict.figures}"
         workload = await workload_queries.workload_of_variant(candidate.id)
         assert workload is not None
         label = f"rollout step {step + 1} of {len(steps)} at {candidate.weight}%"
-        if verdict.decision == "wait":
-            return
         await deployment_queries.record_event_by_id(
             workload.deployment_id, f"{label}: {verdict.decision}: {figures}"
         )
