@@ -31,6 +31,7 @@ class Backend:
     weight: int = 1
     priority: int = 0
     api_key: str | None = None  # sent as a bearer token; never logged
+    name: str = ""  # what figures and answers call it (the id when empty)
 
 
 @dataclass
