@@ -80,6 +80,7 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
             "num_cpus": 2,
         },
         "reconcile": {"interval_seconds": 0.3, "health_timeout_seconds": 5},
+        "llm": {"router_replicas": 1, "cooldown_seconds": 2},
         "builds": {
             "local_source_roots": [tmp_path_factory.getbasetemp()],
             "max_source_mb": 1,

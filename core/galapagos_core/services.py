@@ -91,7 +91,9 @@ class Services:
             model_deploys=ModelDeployService(deployments, artifacts),
             traffic=TrafficService(deployments, settings.traffic, wakeups.reconcile),
             traffic_figures=TrafficFigures(RouterMetrics(http, _metrics_endpoint(settings, http))),
-            virtual_models=VirtualModelService(secrets),
+            virtual_models=VirtualModelService(
+                secrets, wakeups.reconcile, settings.reconcile.wait_timeout_seconds
+            ),
             audit=AuditService(),
             http=http,
         )

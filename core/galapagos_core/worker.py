@@ -17,6 +17,7 @@ from galapagos_core.kernel.http import HttpClient
 from galapagos_core.services import Services
 from galapagos_core.traffic.controller import TrafficController
 from galapagos_core.traffic.metrics import RouterMetrics
+from galapagos_core.virtual_models.routers import LlmRouters
 from galapagos_core.workloads.backends.registry import Backends
 from galapagos_core.workloads.reconciler import Reconciler
 
@@ -42,11 +43,12 @@ def make_worker(settings: Settings, services: Services, http: HttpClient) -> Wor
             services.env_secrets.open_spec,
             settings.reconcile,
             services.wakeups.reconcile,
-            TrafficController(
-                settings.traffic,
-                services.traffic,
-                RouterMetrics(http, backends.ray_endpoint),
-            ).prepare,
+            [
+                TrafficController(
+                    settings.traffic, services.traffic, RouterMetrics(http, backends.ray_endpoint)
+                ),
+                LlmRouters(settings.llm, services.secrets),
+            ],
         ),
         clusters=ClusterMonitor(backends.kube, settings.reconcile.cluster_check_seconds),
         backends=backends,

@@ -7,7 +7,7 @@ from galapagos_model.deployments import ActiveDeployment, Deployment, Deployment
 from galapagos_model.identity import ApiToken, Project, ProjectMember, User
 from galapagos_model.infra import ApiServeInfraConfig, WorkflowServeInfraConfig
 from galapagos_model.traffic import TrafficConfig, TrafficVariant
-from galapagos_model.virtual_models import VirtualModel, VirtualModelBackend
+from galapagos_model.virtual_models import VirtualModel, VirtualModelBackend, VirtualModelPlacement
 
 __all__ = [
     "ActiveDeployment",
@@ -28,6 +28,7 @@ __all__ = [
     "User",
     "VirtualModel",
     "VirtualModelBackend",
+    "VirtualModelPlacement",
     "WorkflowServeInfraConfig",
     "Workload",
 ]

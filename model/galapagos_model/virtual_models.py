@@ -9,8 +9,8 @@ from uuid import UUID
 from tortoise import fields
 
 from galapagos_model.base import Entity
-from galapagos_model.catalog import Serve
-from galapagos_model.enums import BackendKind, VirtualModelStatus
+from galapagos_model.catalog import Environment, Serve
+from galapagos_model.enums import BackendKind, VirtualModelStatus, WorkloadState
 from galapagos_model.identity import Project
 
 
@@ -27,6 +27,7 @@ class VirtualModel(Entity):
         VirtualModelStatus, max_length=16, default=VirtualModelStatus.ACTIVE
     )
     backends: fields.ReverseRelation[VirtualModelBackend]
+    placements: fields.ReverseRelation[VirtualModelPlacement]
 
     class Meta:
         table = "virtual_models"
@@ -66,3 +67,25 @@ class VirtualModelBackend(Entity):
     class Meta:
         table = "virtual_model_backends"
         unique_together = (("virtual_model", "name", "override_key"),)
+
+
+class VirtualModelPlacement(Entity):
+    """A virtual model deployed on an environment: its environment's LLM router answers it
+    (one router per environment, for all the virtual models placed there). The router's
+    state and endpoint are recorded here by the reconciler."""
+
+    virtual_model: fields.ForeignKeyRelation[VirtualModel] = fields.ForeignKeyField(
+        "models.VirtualModel", related_name="placements", on_delete=fields.CASCADE
+    )
+    virtual_model_id: UUID
+    environment: fields.ForeignKeyRelation[Environment] = fields.ForeignKeyField(
+        "models.Environment", related_name=False, on_delete=fields.RESTRICT
+    )
+    environment_id: UUID
+    state = fields.CharEnumField(WorkloadState, max_length=16, default=WorkloadState.PENDING)
+    endpoint = fields.CharField(max_length=1024, null=True)
+    message = fields.TextField(null=True)
+
+    class Meta:
+        table = "virtual_model_placements"
+        unique_together = (("virtual_model", "environment"),)

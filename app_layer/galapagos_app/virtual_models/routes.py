@@ -10,11 +10,13 @@ from galapagos_app.endpoints import Call, NoBody, Router
 from galapagos_app.paging import PageOut, PageQuery, page_out
 from galapagos_app.virtual_models.schemas import (
     BackendRead,
+    PlacementRead,
     VirtualModelDetail,
     VirtualModelRead,
     backend_read,
     detail_read,
     model_read,
+    placement_read,
 )
 from galapagos_core.virtual_models.specs import (
     BackendCreate,
@@ -32,6 +34,14 @@ class ProjectQuery(BaseModel):
     project: str | None = Field(
         None, max_length=50, description="the project, where several have this name"
     )
+
+
+class DeployQuery(ProjectQuery):
+    wait: bool = Field(False, description="answer once the environment's LLM router runs")
+
+
+class PlacementBody(BaseModel):
+    env: str = Field(max_length=50, description="a Ray environment")
 
 
 class ListQuery(PageQuery):
@@ -146,4 +156,36 @@ async def update_backend(call: Call[BackendUpdate, ProjectQuery]) -> BackendRead
 async def delete_backend(call: Call[NoBody, ProjectQuery]) -> None:
     await call.services.virtual_models.delete_backend(
         call.actor, call.path["name"], call.query.project, call.path["backend"]
+    )
+
+
+@router.post(
+    f"{_ONE}/deploy",
+    summary="Answer the model on an environment: its LLM router's endpoint (editors)",
+    body=PlacementBody,
+    query=DeployQuery,
+    response=PlacementRead,
+    status_code=202,
+    errors=(403, 404, 409, 422),
+)
+async def deploy_virtual_model(call: Call[PlacementBody, DeployQuery]) -> PlacementRead:
+    models = call.services.virtual_models
+    placement = await models.deploy(
+        call.actor, call.path["name"], call.query.project, call.body.env
+    )
+    if call.query.wait:
+        placement = await models.wait(placement)
+    return placement_read(placement)
+
+
+@router.post(
+    f"{_ONE}/undeploy",
+    summary="Stop answering the model on an environment (editors)",
+    body=PlacementBody,
+    query=ProjectQuery,
+    errors=(403, 404, 409),
+)
+async def undeploy_virtual_model(call: Call[PlacementBody, ProjectQuery]) -> None:
+    await call.services.virtual_models.undeploy(
+        call.actor, call.path["name"], call.query.project, call.body.env
     )

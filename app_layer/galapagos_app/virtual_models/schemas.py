@@ -6,8 +6,8 @@ from uuid import UUID
 
 from galapagos_app.paging import ReadModel, Timestamp
 from galapagos_core.virtual_models.service import VirtualModelView
-from galapagos_model.enums import BackendKind, VirtualModelStatus
-from galapagos_model.virtual_models import VirtualModel, VirtualModelBackend
+from galapagos_model.enums import BackendKind, VirtualModelStatus, WorkloadState
+from galapagos_model.virtual_models import VirtualModel, VirtualModelBackend, VirtualModelPlacement
 
 
 class BackendRead(ReadModel):
@@ -38,8 +38,17 @@ class VirtualModelRead(ReadModel):
     updated_at: Timestamp
 
 
+class PlacementRead(ReadModel):
+    env: str
+    state: WorkloadState  # the environment's LLM router's
+    endpoint: str | None  # the base URL for OpenAI clients, once the router runs
+    message: str | None
+    created_at: Timestamp
+
+
 class VirtualModelDetail(VirtualModelRead):
     backends: list[BackendRead]
+    deployments: list[PlacementRead]
 
 
 def backend_read(backend: VirtualModelBackend) -> BackendRead:
@@ -74,7 +83,19 @@ def model_read(model: VirtualModel) -> VirtualModelRead:
     )
 
 
+def placement_read(placement: VirtualModelPlacement) -> PlacementRead:
+    return PlacementRead(
+        env=placement.environment.name,
+        state=placement.state,
+        endpoint=placement.endpoint,
+        message=placement.message,
+        created_at=placement.created_at,
+    )
+
+
 def detail_read(view: VirtualModelView) -> VirtualModelDetail:
     return VirtualModelDetail(
-        **model_read(view.model).model_dump(), backends=[backend_read(b) for b in view.backends]
+        **model_read(view.model).model_dump(),
+        backends=[backend_read(b) for b in view.backends],
+        deployments=[placement_read(p) for p in view.placements],
     )

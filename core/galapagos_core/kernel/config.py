@@ -159,6 +159,21 @@ class TrafficSettings(BaseModel):
     drain_seconds: float = Field(10, ge=0)
 
 
+class LlmSettings(BaseModel):
+    """Each Ray environment's LLM router, which answers the virtual models placed there."""
+
+    router_replicas: int = Field(2, ge=1, le=100)
+    router_cpus: float = Field(0.05, gt=0)
+    # One attempt on a backend, until its first byte; every attempt of a request.
+    timeout_seconds: float = Field(30, gt=0)
+    deadline_seconds: float = Field(60, gt=0)
+    # A backend with ``allowed_fails`` failures within ``window_seconds`` is skipped for
+    # ``cooldown_seconds`` (or as long as its Retry-After asks), as LiteLLM does.
+    allowed_fails: int = Field(3, ge=1)
+    window_seconds: float = Field(60, gt=0)
+    cooldown_seconds: float = Field(5, gt=0)
+
+
 class ReconcileSettings(BaseModel):
     interval_seconds: float = Field(2.0, gt=0)
     # An environment's pass is stopped after this; its lease is renewed while the pass runs,
@@ -188,6 +203,7 @@ class Settings(BaseSettings):
     ray: RaySettings = RaySettings()
     reconcile: ReconcileSettings = ReconcileSettings()
     traffic: TrafficSettings = TrafficSettings()
+    llm: LlmSettings = LlmSettings()
 
     @property
     def package_dir(self) -> Path:

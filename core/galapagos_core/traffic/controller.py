@@ -27,6 +27,7 @@ from galapagos_core.traffic.metrics import RouterMetrics
 from galapagos_core.traffic.router import sync_router
 from galapagos_core.traffic.rules import is_candidate
 from galapagos_core.traffic.service import Scope, TrafficService
+from galapagos_core.workloads.spec import Observed, WorkloadSpec
 from galapagos_model.catalog import Environment
 from galapagos_model.enums import TrafficStatus, VariantStatus
 from galapagos_model.queries import deployments as deployment_queries
@@ -54,8 +55,16 @@ class TrafficController:
         self.service = service
         self.metrics = metrics
 
-    async def prepare(self, environment: Environment) -> None:
-        """Before the environment's workloads are reconciled: bring its configs along."""
+    async def prepare(self, environment: Environment) -> list[WorkloadSpec]:
+        """Before the environment's workloads are reconciled: bring its configs along (the
+        routers are workloads: it wants nothing else)."""
+        await self._prepare(environment)
+        return []
+
+    async def observed(self, environment: Environment, seen: dict[str, Observed | None]) -> None:
+        """Routers are recorded as the workloads they are."""
+
+    async def _prepare(self, environment: Environment) -> None:
         for config in await traffic_queries.configs_of(environment.id):
             counts = None
             if _rolling(config):  # read outside the transaction: it is a network call

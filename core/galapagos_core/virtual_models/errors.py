@@ -72,3 +72,32 @@ def backend_exists(name: str, override: str | None) -> Conflict:
         backend=name,
         model_name_override=override,
     )
+
+
+def not_deployed(name: str, env: str) -> NotFound:
+    return NotFound(
+        f"virtual model '{name}' is not deployed on '{env}'",
+        code="VIRTUAL_MODEL_NOT_DEPLOYED",
+        name=name,
+        env=env,
+    )
+
+
+def name_taken(name: str, env: str, project: str) -> Conflict:
+    return Conflict(
+        f"'{env}' already answers a virtual model '{name}' of project '{project}': one "
+        "environment's router answers each name once",
+        code="VIRTUAL_MODEL_EXISTS",
+        name=name,
+        env=env,
+        project=project,
+    )
+
+
+def router_unsupported(env: str, backend: str) -> InvalidInput:
+    return InvalidInput(
+        f"'{env}' is a {backend} environment: virtual models run on Ray environments",
+        code="LLM_ROUTER_UNSUPPORTED",
+        env=env,
+        backend=backend,
+    )

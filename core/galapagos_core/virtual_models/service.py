@@ -4,17 +4,20 @@ what weight in which tier. An external backend's API key is sealed as every secr
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 from tortoise.exceptions import IntegrityError
 
-from galapagos_core.catalog.errors import project_not_found, serve_not_found
+from galapagos_core.catalog.environments import environment_named
+from galapagos_core.catalog.errors import environment_not_found, project_not_found, serve_not_found
 from galapagos_core.kernel import audit
 from galapagos_core.kernel.access import require_role
 from galapagos_core.kernel.actor import Actor
 from galapagos_core.kernel.errors import NotFound
+from galapagos_core.kernel.loops import Wakeup
 from galapagos_core.kernel.naming import resource_name
 from galapagos_core.kernel.secrets import SecretBox
 from galapagos_core.kernel.transactions import transactional
@@ -26,12 +29,13 @@ from galapagos_core.virtual_models.specs import (
     VirtualModelUpdate,
 )
 from galapagos_model.base import uuid7
-from galapagos_model.enums import ProjectRole
+from galapagos_model.enums import EnvironmentBackend, ProjectRole, WorkloadState
+from galapagos_model.queries import environments as environment_queries
 from galapagos_model.queries import projects as project_queries
 from galapagos_model.queries import serves as serve_queries
 from galapagos_model.queries import virtual_models as vm_queries
 from galapagos_model.queries.paging import Page, PageRequest
-from galapagos_model.virtual_models import VirtualModel, VirtualModelBackend
+from galapagos_model.virtual_models import VirtualModel, VirtualModelBackend, VirtualModelPlacement
 
 
 def api_key_context(backend_id: UUID) -> str:
@@ -43,11 +47,14 @@ def api_key_context(backend_id: UUID) -> str:
 class VirtualModelView:
     model: VirtualModel
     backends: list[VirtualModelBackend]
+    placements: list[VirtualModelPlacement]
 
 
 class VirtualModelService:
-    def __init__(self, secrets: SecretBox) -> None:
+    def __init__(self, secrets: SecretBox, reconcile: Wakeup, wait_timeout: float) -> None:
         self.secrets = secrets
+        self.reconcile = reconcile
+        self.wait_timeout = wait_timeout
 
     async def _find(
         self,
@@ -93,7 +100,9 @@ class VirtualModelService:
 
     async def view(self, actor: Actor, name: str, project: str | None) -> VirtualModelView:
         model = await self._find(actor, name, project, ProjectRole.VIEWER)
-        return VirtualModelView(model, await vm_queries.backends_of(model.id))
+        return VirtualModelView(
+            model, await vm_queries.backends_of(model.id), await vm_queries.placements_of(model.id)
+        )
 
     # -- virtual models ------------------------------------------------------------------
 
@@ -233,3 +242,55 @@ class VirtualModelService:
         backend = await self._backend(model, backend_id)
         await vm_queries.delete_backend(backend)
         await self._audit(actor, "backend.delete", model, backend=backend.name)
+
+    # -- placements ----------------------------------------------------------------------
+
+    @transactional
+    async def deploy(
+        self, actor: Actor, name: str, project: str | None, env: str
+    ) -> VirtualModelPlacement:
+        """Put the model on ``env``: its LLM router answers it from the next reconcile pass
+        (idempotent: deploying again changes nothing)."""
+        model = await self._find(actor, name, project, ProjectRole.EDITOR, lock=True)
+        # The environment's row lock orders deploys there: one name, one model per router.
+        environment = await environment_queries.environment_for_update(env)
+        if environment is None:
+            raise environment_not_found(env)
+        if environment.backend != EnvironmentBackend.RAY:
+            raise errors.router_unsupported(env, environment.backend.value)
+        for placed in await vm_queries.placed_named(environment.id, model.name):
+            if placed.virtual_model_id != model.id:
+                raise errors.name_taken(model.name, env, placed.virtual_model.project.name)
+        placement = await vm_queries.place(model, environment)
+        await self._audit(actor, "deploy", model, env=env)
+        self.reconcile.ring()
+        placement.environment = environment
+        return placement
+
+    @transactional
+    async def undeploy(self, actor: Actor, name: str, project: str | None, env: str) -> None:
+        model = await self._find(actor, name, project, ProjectRole.EDITOR, lock=True)
+        environment = await environment_named(env)
+        placement = await vm_queries.placement_of(model.id, environment.id)
+        if placement is None:
+            raise errors.not_deployed(name, env)
+        await vm_queries.unplace(placement)
+        await self._audit(actor, "undeploy", model, env=env)
+        self.reconcile.ring()
+
+    async def wait(self, placement: VirtualModelPlacement) -> VirtualModelPlacement:
+        """Poll until the router there runs or failed, or the wait timeout passes."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.wait_timeout
+        while placement.state not in (WorkloadState.READY, WorkloadState.FAILED):
+            if loop.time() >= deadline:
+                break
+            await asyncio.sleep(0.25)
+            found = await vm_queries.placement_of(
+                placement.virtual_model_id, placement.environment_id
+            )
+            if found is None:
+                break
+            found.environment = placement.environment
+            placement = found
+        return placement

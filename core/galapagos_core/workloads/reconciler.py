@@ -16,15 +16,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import Any, Protocol
 
 from galapagos_core.kernel.config import ReconcileSettings
 from galapagos_core.kernel.loops import Wakeup, every, owner_id
 from galapagos_core.workloads.observations import HealthWatch, record, record_applied, settled
-from galapagos_core.workloads.spec import BackendError, WorkloadBackend, WorkloadSpec
+from galapagos_core.workloads.spec import BackendError, Observed, WorkloadBackend, WorkloadSpec
 from galapagos_model.catalog import Environment
 from galapagos_model.enums import ClusterStatus, DesiredState
 from galapagos_model.queries import clusters as cluster_queries
@@ -35,9 +35,21 @@ log = logging.getLogger("galapagos.reconciler")
 
 BackendFor = Callable[[Environment], Awaitable[WorkloadBackend]]
 SpecOpener = Callable[[dict[str, Any]], WorkloadSpec]
-# Run at the start of each environment's pass (the traffic controller): it may change what
-# the workloads want.
-Preparer = Callable[[Environment], Awaitable[None]]
+
+
+class Companion(Protocol):
+    """A capability that takes part in each environment's pass (traffic, virtual models)."""
+
+    async def prepare(self, environment: Environment) -> list[WorkloadSpec]:
+        """At the start of the pass: bring what it owns along (which may change what the
+        workloads want); the objects it wants on the backend beside the workloads, specs
+        opened (they are rendered as they are)."""
+
+    async def observed(self, environment: Environment, seen: dict[str, Observed | None]) -> None:
+        """What the backend showed of those objects (None: not there), after the pass
+        applied what it had to."""
+
+
 _MAX_ERROR = 2000
 
 
@@ -65,10 +77,10 @@ class Reconciler:
         open_spec: SpecOpener,
         settings: ReconcileSettings,
         wakeup: Wakeup | None = None,
-        prepare: Preparer | None = None,
+        companions: Sequence[Companion] = (),
     ) -> None:
         self.backend_for = backend_for
-        self.prepare = prepare
+        self.companions = companions
         self.open_spec = open_spec
         self.settings = settings
         self.wakeup = wakeup or Wakeup()
@@ -157,10 +169,10 @@ class Reconciler:
             await reconcile_queries.renew(environment_id, self.owner, _now() + lease)
 
     async def reconcile(self, environment: Environment) -> None:
-        if self.prepare is not None:
-            await self.prepare(environment)
+        wants = [(c, await c.prepare(environment)) for c in self.companions]
+        extra = [spec for _, specs in wants for spec in specs]
         workloads = await workload_queries.workloads_of(environment.id)
-        if not workloads and environment.ray_address == "local":
+        if not workloads and not extra and environment.ray_address == "local":
             return  # nothing to run: do not start a local Ray just to look
         try:
             backend = await self.backend_for(environment)
@@ -179,10 +191,16 @@ class Reconciler:
             seen = observed.get(workload.name)
             if seen is None or not backend.matches(environment, spec, seen):
                 to_apply.append(spec)
+        for spec in extra:
+            seen = observed.get(spec.name)
+            if seen is None or not backend.matches(environment, spec, seen):
+                to_apply.append(spec)
+        owned = {spec.name for spec in extra}
         stale = [
             name
             for name in observed
-            if name not in wanted or wanted[name].desired_state == DesiredState.UNDEPLOYED
+            if name not in owned
+            and (name not in wanted or wanted[name].desired_state == DesiredState.UNDEPLOYED)
         ]
         # Unwanted objects go first: what replaces them may take their names or routes.
         if stale:
@@ -198,3 +216,5 @@ class Reconciler:
             if workload.name in applied or settled(workload, seen):
                 continue  # nothing new to record: no transaction
             await record(workload, seen, self.health)
+        for companion, specs in wants:
+            await companion.observed(environment, {s.name: observed.get(s.name) for s in specs})

@@ -57,6 +57,9 @@ class WorkloadSpec(BaseModel):
     # The router of a serve with traffic variants: its routing table
     # (galapagos_runtime.routing); the artifact fields then describe the stable variant.
     routing: dict[str, Any] | None = None
+    # An environment's LLM router (galapagos_runtime.llm_router): its configuration, API keys
+    # opened. Never stored: made afresh on every reconcile pass.
+    llm_routing: dict[str, Any] | None = None
     _opened_env: dict[str, str] | None = PrivateAttr(default=None)
 
     def with_opened_env(self, values: dict[str, str]) -> WorkloadSpec:
@@ -73,12 +76,13 @@ class WorkloadSpec(BaseModel):
     def digest(self) -> str:
         """A stable hash of everything that should make the backend change. Fields at their
         defaults are left out, so a field added later changes no running workload's hash.
-        Left out too, so that nothing is redeployed when they change: a router's table (it
-        reconfigures the router), and whether and where the application has a route of its
-        own (a serve's application becoming its stable traffic variant keeps running)."""
+        Left out too, so that nothing is redeployed when they change: a router's table or an
+        LLM router's configuration (they reconfigure the router), and whether and where the
+        application has a route of its own (a serve's application becoming its stable traffic
+        variant keeps running)."""
         content = self.model_dump(
             mode="json",
-            exclude={"deployment_id", "routing", "route_prefix", "variant"},
+            exclude={"deployment_id", "routing", "llm_routing", "route_prefix", "variant"},
             exclude_defaults=True,
         )
         return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()

@@ -6,7 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from galapagos_model.identity import ApiToken, User
+from tortoise.expressions import Q
+
+from galapagos_model.identity import ApiToken, ProjectMember, User
 from galapagos_model.queries.paging import Page, PageRequest, paginate
 from galapagos_model.queries.statements import Statement
 
@@ -89,3 +91,33 @@ async def promote_to_admin(user: User) -> None:
 async def revoke_token(token: ApiToken, at: datetime) -> None:
     token.revoked_at = at
     await token.save(update_fields=["revoked_at", "updated_at"])
+
+
+@dataclass(frozen=True)
+class Grant:
+    """A live token's hash and the projects its user may call (None: an admin's, all)."""
+
+    token_hash: str
+    expires_at: datetime | None
+    projects: list[str] | None
+
+
+async def grants_for(project_ids: list[UUID], now: datetime) -> list[Grant]:
+    """The live tokens of admins and of members of these projects, each with the projects
+    among them its user belongs to."""
+    projects_of: dict[UUID, list[str]] = {}
+    for user_id, project in await ProjectMember.filter(project_id__in=project_ids).values_list(
+        "user_id", "project__name"
+    ):
+        projects_of.setdefault(user_id, []).append(project)
+    live = await (
+        ApiToken.filter(revoked_at=None)
+        .filter(Q(expires_at=None) | Q(expires_at__gt=now))
+        .filter(Q(user__is_admin=True) | Q(user_id__in=list(projects_of)))
+        .order_by("token_hash")
+        .values_list("token_hash", "expires_at", "user_id", "user__is_admin")
+    )
+    return [
+        Grant(digest, expires, None if admin else sorted(projects_of[user_id]))
+        for digest, expires, user_id, admin in live
+    ]

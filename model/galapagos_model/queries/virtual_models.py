@@ -5,10 +5,13 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 
+from galapagos_model.catalog import Environment
+from galapagos_model.enums import WorkloadState
 from galapagos_model.queries.paging import Page, PageRequest, paginate
-from galapagos_model.virtual_models import VirtualModel, VirtualModelBackend
+from galapagos_model.virtual_models import VirtualModel, VirtualModelBackend, VirtualModelPlacement
 
 
 def _visible(user_id: UUID | None) -> QuerySet[VirtualModel]:
@@ -72,3 +75,68 @@ async def create_backend(**fields: Any) -> VirtualModelBackend:
 
 async def delete_backend(backend: VirtualModelBackend) -> None:
     await backend.delete()
+
+
+# -- placements: virtual models on environments, answered by the environment's LLM router ----
+
+
+async def place(model: VirtualModel, environment: Environment) -> VirtualModelPlacement:
+    """The model's placement on ``environment``, created if new."""
+    placement, _ = await VirtualModelPlacement.get_or_create(
+        virtual_model=model, environment=environment
+    )
+    return placement
+
+
+async def placement_of(model_id: UUID, environment_id: UUID) -> VirtualModelPlacement | None:
+    return await VirtualModelPlacement.filter(
+        virtual_model_id=model_id, environment_id=environment_id
+    ).first()
+
+
+async def placements_of(model_id: UUID) -> list[VirtualModelPlacement]:
+    return list(
+        await VirtualModelPlacement.filter(virtual_model_id=model_id)
+        .select_related("environment")
+        .order_by("created_at")
+    )
+
+
+async def placed_in(environment_id: UUID) -> list[VirtualModelPlacement]:
+    """The placements on an environment, with their models and projects."""
+    return list(
+        await VirtualModelPlacement.filter(environment_id=environment_id)
+        .select_related("virtual_model__project")
+        .order_by("created_at")
+    )
+
+
+async def placed_named(environment_id: UUID, name: str) -> list[VirtualModelPlacement]:
+    """The placements on an environment of models called ``name`` (any project)."""
+    return list(
+        await VirtualModelPlacement.filter(
+            environment_id=environment_id, virtual_model__name=name
+        ).select_related("virtual_model__project")
+    )
+
+
+async def unplace(placement: VirtualModelPlacement) -> None:
+    await placement.delete()
+
+
+def _differs(field: str, value: str | None) -> Q:
+    null: dict[str, Any] = {f"{field}__isnull": value is not None}
+    return Q(**null) if value is None else Q(**null) | ~Q(**{field: value})
+
+
+async def record_router(
+    environment_id: UUID, state: WorkloadState, endpoint: str | None, message: str | None
+) -> None:
+    """What the environment's LLM router shows, on every placement there (written only where
+    it changed)."""
+    changed = (
+        _differs("state", state) | _differs("endpoint", endpoint) | _differs("message", message)
+    )
+    await VirtualModelPlacement.filter(Q(environment_id=environment_id) & changed).update(
+        state=state, endpoint=endpoint, message=message
+    )

@@ -23,6 +23,7 @@ MARKER = "_galapagos"
 VARIANT_LABEL = "galapagos.io/variant"
 RUNTIME_IMPORT_PATH = "galapagos_runtime.apps:build_app"
 ROUTER_IMPORT_PATH = "galapagos_runtime.router:build_router"
+LLM_ROUTER_IMPORT_PATH = "galapagos_runtime.llm_router:build_llm_router"
 _STATES = {
     "RUNNING": WorkloadState.READY,
     "DEPLOYING": WorkloadState.DEPLOYING,
@@ -75,7 +76,7 @@ def render(
     labels = {k: v for k, v in spec.labels().items() if k != VARIANT_LABEL}
     marker = {"spec_hash": spec.digest(), "labels": labels, "health_path": spec.health_path}
     runtime_env: dict[str, Any] = {"py_modules": [links.url(runtime_sha256)]}
-    if spec.routing is not None:
+    if spec.routing is not None or spec.llm_routing is not None:
         return _router(spec, marker, runtime_env, default_cpus)
     args: dict[str, Any] = {
         MARKER: marker,
@@ -114,19 +115,26 @@ def render(
 def _router(
     spec: WorkloadSpec, marker: dict[str, Any], runtime_env: dict[str, Any], default_cpus: float
 ) -> dict[str, Any]:
-    """The serve's traffic router: the routing table is its deployment's ``user_config``, so
-    a change of weights reconfigures the running replicas."""
+    """A router: a serve's traffic router, or an environment's LLM router. Its table (or
+    configuration) is its deployment's ``user_config``, so a change of weights, models,
+    backends or keys reconfigures the running replicas."""
+    table: dict[str, Any] | None
+    if spec.routing is not None:
+        name, import_path, table = "router", ROUTER_IMPORT_PATH, spec.routing
+        args: dict[str, Any] = {"serve": spec.serve}
+    else:
+        name, import_path, table, args = "llm-router", LLM_ROUTER_IMPORT_PATH, spec.llm_routing, {}
     router = {
-        "name": "router",
+        "name": name,
         "num_replicas": spec.min_replicas,
-        "user_config": spec.routing,
+        "user_config": table,
         "ray_actor_options": {"num_cpus": spec.cpus or default_cpus},
     }
     return {
         "name": spec.name,
         "route_prefix": spec.route_prefix,
-        "import_path": ROUTER_IMPORT_PATH,
-        "args": {MARKER: {**marker, "health_path": None}, "serve": spec.serve},
+        "import_path": import_path,
+        "args": {MARKER: {**marker, "health_path": None}, **args},
         "runtime_env": {**runtime_env, "env_vars": ROUTER_ENV},
         "deployments": [router],
     }
