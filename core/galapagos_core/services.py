@@ -27,6 +27,7 @@ from galapagos_core.kernel.secrets import SecretBox, local_key_spec, parse_keys
 from galapagos_core.traffic.figures import TrafficFigures
 from galapagos_core.traffic.metrics import RouterMetrics
 from galapagos_core.traffic.service import TrafficService
+from galapagos_core.virtual_models.routing import LlmFigures
 from galapagos_core.virtual_models.service import VirtualModelService
 from galapagos_core.workloads.backends.local_ray import LocalRay
 from galapagos_core.workloads.backends.ray import RayEndpoint
@@ -72,6 +73,7 @@ class Services:
             wakeups.builds,
         )
         http = HttpClient(timeout=5, retries=0)
+        metrics_endpoint = _metrics_endpoint(settings, http)
         return cls(
             settings=settings,
             secrets=secrets,
@@ -90,9 +92,12 @@ class Services:
             deployment_reads=DeploymentReads(settings.reconcile),
             model_deploys=ModelDeployService(deployments, artifacts),
             traffic=TrafficService(deployments, settings.traffic, wakeups.reconcile),
-            traffic_figures=TrafficFigures(RouterMetrics(http, _metrics_endpoint(settings, http))),
+            traffic_figures=TrafficFigures(RouterMetrics(http, metrics_endpoint)),
             virtual_models=VirtualModelService(
-                secrets, wakeups.reconcile, settings.reconcile.wait_timeout_seconds
+                secrets,
+                LlmFigures(http, metrics_endpoint),
+                wakeups.reconcile,
+                settings.reconcile.wait_timeout_seconds,
             ),
             audit=AuditService(),
             http=http,

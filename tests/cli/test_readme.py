@@ -45,5 +45,6 @@ def test_readme_walkthrough(tmp_path: Path) -> None:
         assert "main.py" in result.stdout  # listed by unzip
         assert '{"predictions":[3,7]}' in result.stdout.replace(" ", "")
         assert '{"hello":"ada"}' in result.stdout.replace(" ", "")
+        assert '["chat-default"]' in result.stdout  # listed by the LLM router
     finally:
         _stop(process)

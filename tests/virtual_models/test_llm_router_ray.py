@@ -124,30 +124,37 @@ async def test_a_virtual_model_on_ray_answers_the_openai_client(
             await client.chat.completions.create(model="nope", messages=[])
         assert unknown.value.code == "model_not_found"
 
-        # The primary fails: the spare answers, the client sees no error.
-        up["primary"].mode = "500"
-        for _ in range(10):
-            answer = await client.chat.completions.create(model="chat-default", messages=[])
-            assert answer.choices[0].message.content == "hello from spare"
-
         # A change reaches the running router: no replica restarts.
         replicas = await _replicas(running)
-        up["primary"].mode = "ok"
-        await _ok(
-            await api.patch(
-                f"{BASE}/chat-default/backends/{primary['id']}", headers=h, json={"priority": 2}
-            )
-        )
 
-        async def spare_first() -> bool:
+        async def answering(name: str) -> bool:
             answer = await client.chat.completions.create(model="chat-default", messages=[])
-            return answer.choices[0].message.content == "hello from spare"
+            return answer.choices[0].message.content == f"hello from {name}"
 
-        await asyncio.sleep(3)  # past the primary's cooldown
-        await _until(spare_first)
-        for _ in range(5):
-            assert await spare_first()
+        for priority, first in ((2, "spare"), (0, "primary")):
+            await _ok(
+                await api.patch(
+                    f"{BASE}/chat-default/backends/{primary['id']}",
+                    headers=h,
+                    json={"priority": priority},
+                )
+            )
+            await _until(lambda first=first: answering(first))  # type: ignore[misc]
         assert await _replicas(running) == replicas
+
+        # The primary refuses for a minute: the spare answers, the client sees no error, and
+        # the routing view shows the primary cooling down.
+        up["primary"].mode, up["primary"].retry_after = "429", "60"
+        for _ in range(10):
+            assert await answering("spare")
+
+        async def primary_cooling() -> bool:
+            routing = await _ok(await api.get(f"{BASE}/chat-default/routing", headers=h))
+            [deployed] = routing["deployments"]
+            assert deployed["cooling_error"] is None, deployed
+            return [c["name"] for c in deployed["cooling"]] == ["primary"]
+
+        await _until(primary_cooling, seconds=30)
 
         # The upstream key shows nowhere: answers, the database, Ray's logs.
         detail = await api.get(f"{BASE}/chat-default", headers=h)

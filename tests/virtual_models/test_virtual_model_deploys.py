@@ -129,6 +129,13 @@ async def test_the_routers_configuration_follows_the_database(
     ):
         added = await _call(api, admin, "POST", f"{BASE}/chat/backends", body)
         assert added.status_code == 201, added.text
+    # The effective order: tiers as tried, the heaviest first, each one's share of its tier.
+    routing = (await _call(api, admin, "GET", f"{BASE}/chat/routing")).json()["data"]
+    assert [[(b["name"], b["share"]) for b in t["backends"]] for t in routing["tiers"]] == [
+        [("openai", round(70 / 71, 4)), ("llm-serve", round(1 / 71, 4))],
+        [("backup", 1.0)],
+    ]
+    assert [t["priority"] for t in routing["tiers"]] == [0, 1]
     routers = LlmRouters(settings.llm, server[1].state["services"].secrets)
     assert await routers.prepare(ray_env) == []  # nothing placed there yet
 
@@ -157,5 +164,10 @@ async def test_the_routers_configuration_follows_the_database(
     await routers.observed(ray_env, {LLM_ROUTER: None})
     detail = (await _call(api, admin, "GET", f"{BASE}/chat")).json()["data"]
     assert detail["deployments"][0]["state"] == WorkloadState.DEPLOYING
+    # A Ray whose metrics cannot be read: the view says so instead of failing.
+    routing = (await _call(api, admin, "GET", f"{BASE}/chat/routing")).json()["data"]
+    [deployed] = routing["deployments"]
+    assert (deployed["env"], deployed["cooling"]) == ("ray-prod", [])
+    assert "prometheus_url" in deployed["cooling_error"]
     await _call(api, admin, "POST", f"{BASE}/chat/undeploy", {"env": "ray-prod"})
     assert await routers.prepare(ray_env) == []

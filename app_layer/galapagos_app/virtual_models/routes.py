@@ -11,12 +11,14 @@ from galapagos_app.paging import PageOut, PageQuery, page_out
 from galapagos_app.virtual_models.schemas import (
     BackendRead,
     PlacementRead,
+    RoutingRead,
     VirtualModelDetail,
     VirtualModelRead,
     backend_read,
     detail_read,
     model_read,
     placement_read,
+    routing_read,
 )
 from galapagos_core.virtual_models.specs import (
     BackendCreate,
@@ -189,3 +191,17 @@ async def undeploy_virtual_model(call: Call[PlacementBody, ProjectQuery]) -> Non
     await call.services.virtual_models.undeploy(
         call.actor, call.path["name"], call.query.project, call.body.env
     )
+
+
+@router.get(
+    f"{_ONE}/routing",
+    summary="The effective routing now: tiers, shares, and backends cooling down where deployed",
+    query=ProjectQuery,
+    response=RoutingRead,
+    errors=(404, 409),
+)
+async def get_routing(call: Call[NoBody, ProjectQuery]) -> RoutingRead:
+    view = await call.services.virtual_models.routing(
+        call.actor, call.path["name"], call.query.project
+    )
+    return routing_read(view)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from galapagos_app.paging import ReadModel, Timestamp
-from galapagos_core.virtual_models.service import VirtualModelView
+from galapagos_core.virtual_models.service import RoutingView, VirtualModelView
 from galapagos_model.enums import BackendKind, VirtualModelStatus, WorkloadState
 from galapagos_model.virtual_models import VirtualModel, VirtualModelBackend, VirtualModelPlacement
 
@@ -98,4 +98,74 @@ def detail_read(view: VirtualModelView) -> VirtualModelDetail:
         **model_read(view.model).model_dump(),
         backends=[backend_read(b) for b in view.backends],
         deployments=[placement_read(p) for p in view.placements],
+    )
+
+
+class RouteRead(ReadModel):
+    id: UUID
+    name: str
+    kind: BackendKind
+    weight: int
+    share: float  # of its tier's requests while none of the tier cools down
+
+
+class TierRead(ReadModel):
+    priority: int
+    backends: list[RouteRead]
+
+
+class CoolingRead(ReadModel):
+    backend: UUID
+    name: str
+    until: Timestamp
+
+
+class PlacementRouting(ReadModel):
+    env: str
+    state: WorkloadState
+    cooling: list[CoolingRead]
+    cooling_error: str | None  # why the router's figures could not be read
+
+
+class RoutingRead(ReadModel):
+    name: str
+    project: str
+    tiers: list[TierRead]  # in the order they are tried
+    deployments: list[PlacementRouting]
+
+
+def routing_read(view: RoutingView) -> RoutingRead:
+    names = {str(r.backend.id): r.backend.name for t in view.tiers for r in t.routes}
+    return RoutingRead(
+        name=view.model.name,
+        project=view.model.project.name,
+        tiers=[
+            TierRead(
+                priority=tier.priority,
+                backends=[
+                    RouteRead(
+                        id=r.backend.id,
+                        name=r.backend.name,
+                        kind=r.backend.kind,
+                        weight=r.backend.weight,
+                        share=round(r.share, 4),
+                    )
+                    for r in tier.routes
+                ],
+            )
+            for tier in view.tiers
+        ],
+        deployments=[
+            PlacementRouting(
+                env=c.placement.environment.name,
+                state=c.placement.state,
+                cooling=[
+                    CoolingRead(backend=UUID(b), name=names[b], until=until)
+                    for b, until in sorted(c.until.items(), key=lambda item: item[1])
+                    if b in names
+                ],
+                cooling_error=c.error,
+            )
+            for c in view.cooling
+        ],
     )

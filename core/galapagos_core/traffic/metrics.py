@@ -1,7 +1,7 @@
-"""The traffic routers' counters per variant, read where the environment keeps them: its
-Prometheus (``environment_configs.prometheus_url``) or, without one, the local Ray head's
-metrics endpoint. Both answer cumulative counters; rollout gates and windows difference two
-readings. Only Prometheus keeps history: Ray's endpoint answers for now.
+"""The traffic routers' counters per variant, read where the environment keeps them
+(galapagos_core.workloads.metrics). Both sources answer cumulative counters; rollout gates
+and windows difference two readings. Only Prometheus keeps history: Ray's endpoint answers
+for now.
 
 The router (galapagos_runtime.router) exports ``galapagos_variant_requests`` and the
 ``galapagos_variant_latency_ms`` histogram; Ray prefixes them with ``ray_``.
@@ -9,30 +9,16 @@ The router (galapagos_runtime.router) exports ``galapagos_variant_requests`` and
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any
 
-from prometheus_client.parser import text_string_to_metric_families
-
-from galapagos_core.kernel.errors import GalapagosError, InvalidInput
-from galapagos_core.kernel.http import HttpClient, HttpError
+from galapagos_core.kernel.errors import InvalidInput
 from galapagos_core.traffic.gates import Counts
-from galapagos_core.workloads.backends.ray import RayEndpoint
+from galapagos_core.workloads.metrics import Metrics, prometheus_of
 from galapagos_model.catalog import Environment
 
 REQUESTS = "ray_galapagos_variant_requests"
 LATENCY = "ray_galapagos_variant_latency_ms"
-
-
-class MetricsUnavailable(GalapagosError):
-    status_code = 502
-    default_code = "PROMETHEUS_QUERY_FAILED"
-
-
-Resolver = Callable[[Environment], Awaitable[RayEndpoint]]
 
 
 class _Tally:
@@ -55,18 +41,14 @@ class _Tally:
         return {n: Counts(self.requests[n], self.errors[n], dict(self.buckets[n])) for n in names}
 
 
-class RouterMetrics:
-    def __init__(self, http: HttpClient, ray_endpoint: Resolver) -> None:
-        self.http = http
-        self.ray_endpoint = ray_endpoint
-
+class RouterMetrics(Metrics):
     async def counts(
         self, environment: Environment, serve: str, at: datetime | None = None
     ) -> dict[str, Counts]:
         """Each variant's primary requests until ``at`` (None: now), by variant name."""
-        prometheus = environment.env_configs.get("prometheus_url")
+        prometheus = prometheus_of(environment)
         if prometheus:
-            return await self._from_prometheus(str(prometheus), serve, at)
+            return await self._from_prometheus(prometheus, serve, at)
         if at is not None:
             raise InvalidInput(
                 f"environment '{environment.name}' keeps no metrics history (it names no "
@@ -75,31 +57,15 @@ class RouterMetrics:
                 code="INVALID_TIME_RANGE",
                 env=environment.name,
             )
-        endpoint = await self.ray_endpoint(environment)
-        if endpoint.metrics is None:
-            raise MetricsUnavailable(
-                f"environment '{environment.name}' names no prometheus_url and its Ray's "
-                "metrics cannot be read directly: set environment_configs.prometheus_url",
-                code="METRICS_UNAVAILABLE",
-                env=environment.name,
-            )
-        return await self._from_ray(endpoint.metrics, serve)
-
-    async def _from_ray(self, url: str, serve: str) -> dict[str, Counts]:
-        try:
-            text = await self.http.text(url)
-        except HttpError as exc:
-            raise MetricsUnavailable(f"Ray's metrics at {url}: {exc}") from exc
         tally = _Tally()
-        for family in text_string_to_metric_families(text):
-            for sample in family.samples:
-                labels = sample.labels
-                if labels.get("serve") != serve or labels.get("role") != "primary":
-                    continue
-                if sample.name in (REQUESTS, f"{REQUESTS}_total"):
-                    tally.request(labels, sample.value)
-                elif sample.name == f"{LATENCY}_bucket":
-                    tally.bucket(labels, sample.value)
+        for sample in await self.ray_samples(environment):
+            labels = sample.labels
+            if labels.get("serve") != serve or labels.get("role") != "primary":
+                continue
+            if sample.name in (REQUESTS, f"{REQUESTS}_total"):
+                tally.request(labels, sample.value)
+            elif sample.name == f"{LATENCY}_bucket":
+                tally.bucket(labels, sample.value)
         return tally.counts()
 
     async def window(
@@ -118,31 +84,12 @@ class RouterMetrics:
     ) -> dict[str, Counts]:
         selector = f'serve="{serve}",role="primary"'
         tally = _Tally()
-        for labels, value in await self._query(
+        for labels, value in await self.query(
             base, f"sum by (variant, code) ({{__name__=~'{REQUESTS}(_total)?',{selector}}})", at
         ):
             tally.request(labels, value)
-        for labels, value in await self._query(
+        for labels, value in await self.query(
             base, f"sum by (variant, le) ({LATENCY}_bucket{{{selector}}})", at
         ):
             tally.bucket(labels, value)
         return tally.counts()
-
-    async def _query(
-        self, base: str, query: str, at: datetime | None
-    ) -> list[tuple[dict[str, str], float]]:
-        url = f"{base.rstrip('/')}/api/v1/query"
-        params = {"query": query}
-        if at is not None:
-            params["time"] = f"{at.timestamp():.3f}"
-        try:
-            answer: Any = await self.http.json("GET", url, params=params)
-        except HttpError as exc:
-            raise MetricsUnavailable(f"Prometheus at {base}: {exc}") from exc
-        if not isinstance(answer, dict) or answer.get("status") != "success":
-            raise MetricsUnavailable(f"Prometheus at {base} refused the query")
-        rows = []
-        for row in answer["data"]["result"]:
-            value = float(row["value"][1])
-            rows.append((row["metric"], 0.0 if math.isnan(value) else value))
-        return rows

@@ -22,6 +22,7 @@ from galapagos_core.kernel.naming import resource_name
 from galapagos_core.kernel.secrets import SecretBox
 from galapagos_core.kernel.transactions import transactional
 from galapagos_core.virtual_models import errors, rules
+from galapagos_core.virtual_models.routing import Cooling, LlmFigures, Tier, tiers
 from galapagos_core.virtual_models.specs import (
     BackendCreate,
     BackendUpdate,
@@ -50,9 +51,19 @@ class VirtualModelView:
     placements: list[VirtualModelPlacement]
 
 
+@dataclass(frozen=True)
+class RoutingView:
+    model: VirtualModel
+    tiers: list[Tier]
+    cooling: list[Cooling]
+
+
 class VirtualModelService:
-    def __init__(self, secrets: SecretBox, reconcile: Wakeup, wait_timeout: float) -> None:
+    def __init__(
+        self, secrets: SecretBox, figures: LlmFigures, reconcile: Wakeup, wait_timeout: float
+    ) -> None:
         self.secrets = secrets
+        self.figures = figures
         self.reconcile = reconcile
         self.wait_timeout = wait_timeout
 
@@ -103,6 +114,12 @@ class VirtualModelService:
         return VirtualModelView(
             model, await vm_queries.backends_of(model.id), await vm_queries.placements_of(model.id)
         )
+
+    async def routing(self, actor: Actor, name: str, project: str | None) -> RoutingView:
+        model = await self._find(actor, name, project, ProjectRole.VIEWER)
+        backends = await vm_queries.backends_of(model.id)
+        placements = await vm_queries.placements_of(model.id)
+        return RoutingView(model, tiers(backends), await self.figures.placements(placements))
 
     # -- virtual models ------------------------------------------------------------------
 
