@@ -30,7 +30,7 @@ import aiohttp
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from galapagos_runtime.llm_routing import Backend, CooldownPolicy, Cooldowns, attempts
+from galapagos_runtime.llm_routing import Backend, CooldownPolicy, Cooldowns, Plan, attempts
 
 log = logging.getLogger("galapagos.llm")
 ENDPOINTS = ("/v1/chat/completions", "/v1/completions", "/v1/embeddings")
@@ -57,7 +57,7 @@ class Model:
     name: str
     project: str
     created: int
-    backends: tuple[Backend, ...]
+    plan: Plan
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ class ProxyConfig:
                 m["name"],
                 m["project"],
                 int(m.get("created", 0)),
-                tuple(Backend(**b) for b in m["backends"]),
+                Plan.of(Backend(**b) for b in m["backends"]),
             )
             for m in config.get("models", [])
         }
@@ -248,10 +248,9 @@ class LlmProxy:
     ) -> Response:
         deadline = time.monotonic() + self.config.deadline
         failures: list[_Failed] = []
-        order = attempts(model.backends, self.cooldowns, time.time())
-        if not order:
+        if not model.plan.backends:
             return error(503, f"`{model.name}` has no backend", "no_backend")
-        for backend in order:
+        for backend in attempts(model.plan, self.cooldowns, time.time()):
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
@@ -299,7 +298,7 @@ class LlmProxy:
         if backend.api_key:
             headers["Authorization"] = f"Bearer {backend.api_key}"
         data = json.dumps({**body, "model": backend.model})
-        url = f"{backend.url.rstrip('/')}{path}"
+        url = f"{backend.url.rstrip('/')}{path.removeprefix('/v1')}"
         try:
             upstream = await self.session().post(url, data=data, headers=headers)
         except aiohttp.ClientError as exc:

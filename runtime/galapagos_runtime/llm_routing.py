@@ -2,9 +2,11 @@
 failing backends. Pure and synchronous: the router application calls it per request.
 
 Order of attempts: the tiers by priority (0 first); within a tier, a weighted random order
-(each backend's chance to come first is its share of the tier's weight; weight 0 comes last,
-a backend of last resort). Backends cooling down are left out; when every backend of every tier
-is, the one whose last failure is oldest is tried rather than failing at once.
+(each backend's chance to come next is its share of the weight of those not yet tried;
+weight 0 comes last, a backend of last resort). Backends cooling down are left out; when every
+backend of every tier is, the one whose last failure is oldest is tried rather than failing at
+once. The order is drawn lazily: a request that the first backend answers costs one draw
+and a binary search over the tier's cumulative weights.
 
 Cooldown, as LiteLLM users know it: ``allowed_fails`` failures within ``window`` seconds put a
 backend in cooldown for ``cooldown`` seconds (or what its ``Retry-After`` asks, if longer); a
@@ -14,10 +16,12 @@ that failure: its deadline moves later, never earlier.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 import random
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 
@@ -26,7 +30,7 @@ class Backend:
     """One place a virtual model's requests may go."""
 
     id: str
-    url: str  # the OpenAI-compatible base URL, ending before /v1/...
+    url: str  # the OpenAI-compatible base URL, as OpenAI clients take it (``…/v1``)
     model: str  # the model name sent upstream
     weight: int = 1
     priority: int = 0
@@ -87,32 +91,83 @@ class Cooldowns:
         return health.last_failure if health is not None else -math.inf
 
 
-def _weighted_order(backends: Sequence[Backend], draw: Callable[[], float]) -> list[Backend]:
-    """A random order where each backend comes first with probability weight / total
-    (Efraimidis-Spirakis keys); weight 0 last, in their given order."""
-    weighted = [b for b in backends if b.weight > 0]
-    keyed = sorted(weighted, key=lambda b: -math.log(1.0 - draw()) / b.weight)
-    return keyed + [b for b in backends if b.weight <= 0]
+# A draw that lands on a backend to skip (tried, or cooling down) is drawn again this many
+# times before the tier's remaining backends are listed: with few skipped, the choice costs
+# the same for ten backends or a thousand.
+_REDRAWS = 8
+
+
+@dataclass(frozen=True)
+class Tier:
+    """One priority's backends: those with weight, with their cumulative weights, and those
+    of weight 0 (tried last, in their given order)."""
+
+    priority: int
+    weighted: tuple[Backend, ...]
+    cumulative: tuple[float, ...]
+    spare: tuple[Backend, ...]
+
+    @classmethod
+    def of(cls, priority: int, backends: Sequence[Backend]) -> Tier:
+        weighted = tuple(b for b in backends if b.weight > 0)
+        cumulative = tuple(itertools.accumulate(float(b.weight) for b in weighted))
+        return cls(priority, weighted, cumulative, tuple(b for b in backends if b.weight <= 0))
+
+    def pick(self, skip: Callable[[Backend], bool], draw: Callable[[], float]) -> Backend | None:
+        """A backend not skipped, each with a chance in proportion to its weight; None when
+        every weighted one is skipped."""
+        if not self.weighted:
+            return None
+        total = self.cumulative[-1]
+        last = len(self.weighted) - 1
+        for _ in range(_REDRAWS):
+            backend = self.weighted[min(bisect.bisect_right(self.cumulative, draw() * total), last)]
+            if not skip(backend):
+                return backend
+        rest = [b for b in self.weighted if not skip(b)]
+        if not rest:
+            return None
+        point = draw() * sum(b.weight for b in rest)
+        for backend in rest:
+            point -= backend.weight
+            if point < 0:
+                return backend
+        return rest[-1]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A virtual model's backends as tiers, made once per configuration."""
+
+    tiers: tuple[Tier, ...]
+    backends: tuple[Backend, ...]
+
+    @classmethod
+    def of(cls, backends: Iterable[Backend]) -> Plan:
+        by_priority: dict[int, list[Backend]] = {}
+        for backend in backends:
+            by_priority.setdefault(backend.priority, []).append(backend)
+        tiers = tuple(Tier.of(p, by_priority[p]) for p in sorted(by_priority))
+        return cls(tiers, tuple(b for tier in by_priority.values() for b in tier))
 
 
 def attempts(
-    backends: Iterable[Backend],
-    cooldowns: Cooldowns,
-    now: float,
-    draw: Callable[[], float] = random.random,
-) -> list[Backend]:
-    """The backends to try for one request, in order."""
-    tiers: dict[int, list[Backend]] = {}
-    for backend in backends:
-        tiers.setdefault(backend.priority, []).append(backend)
-    order: list[Backend] = []
-    cooling: list[Backend] = []
-    for priority in sorted(tiers):
-        for backend in _weighted_order(tiers[priority], draw):
-            if cooldowns.cooling_until(backend.id, now) is None:
-                order.append(backend)
-            else:
-                cooling.append(backend)
-    if not order and cooling:
-        order.append(min(cooling, key=lambda b: cooldowns.last_failure(b.id)))
-    return order
+    plan: Plan, cooldowns: Cooldowns, now: float, draw: Callable[[], float] = random.random
+) -> Iterator[Backend]:
+    """The backends to try for one request, in order, each chosen only when the one before
+    failed: the first costs a few draws, whatever the number of backends."""
+    tried: set[str] = set()
+
+    def skip(backend: Backend) -> bool:
+        return backend.id in tried or cooldowns.cooling_until(backend.id, now) is not None
+
+    for tier in plan.tiers:
+        while (backend := tier.pick(skip, draw)) is not None:
+            tried.add(backend.id)
+            yield backend
+        for backend in tier.spare:
+            if not skip(backend):
+                tried.add(backend.id)
+                yield backend
+    if not tried and plan.backends:  # every backend cools down
+        yield min(plan.backends, key=lambda b: cooldowns.last_failure(b.id))

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from typing import Any
 
-from galapagos_runtime.llm_routing import Backend, CooldownPolicy, Cooldowns, attempts
+from galapagos_runtime.llm_routing import Backend, CooldownPolicy, Cooldowns, Plan
+from galapagos_runtime.llm_routing import attempts as lazy_attempts
 from scipy.stats import chisquare
 
 A, B, C = (Backend(n, f"http://{n}", "m", weight=w) for n, w in (("a", 60), ("b", 30), ("c", 10)))
@@ -13,11 +15,38 @@ FALLBACK = Backend("f", "http://f", "m", weight=1, priority=1)
 SPARE = Backend("z", "http://z", "m", weight=0)
 
 
+def attempts(
+    backends: list[Backend], cooldowns: Cooldowns, now: float, draw: Any = random.random
+) -> list[Backend]:
+    """The whole order of attempts (as if every attempt failed)."""
+    return list(lazy_attempts(Plan.of(backends), cooldowns, now, draw))
+
+
 def test_weights_decide_the_first_attempt_within_a_tier() -> None:
     rng = random.Random(7)
     firsts = Counter(attempts([A, B, C], Cooldowns(), 0.0, rng.random)[0].id for _ in range(3000))
     pvalue = chisquare([firsts["a"], firsts["b"], firsts["c"]], [1800, 900, 300]).pvalue
     assert pvalue > 0.01, firsts
+
+
+def test_later_attempts_share_what_is_left_by_weight() -> None:
+    rng = random.Random(11)
+    seconds = Counter(
+        order[1].id
+        for order in (attempts([A, B, C], Cooldowns(), 0.0, rng.random) for _ in range(4000))
+        if order[0].id == "a"
+    )
+    total = seconds["b"] + seconds["c"]
+    assert chisquare([seconds["b"], seconds["c"]], [total * 0.75, total * 0.25]).pvalue > 0.01
+
+
+def test_a_tier_mostly_cooling_down_still_answers_with_those_left() -> None:
+    many = [Backend(f"b{i}", "http://x", "m", weight=1 + i % 5) for i in range(1000)]
+    cooldowns = Cooldowns(CooldownPolicy(allowed_fails=1))
+    for backend in many[:990]:
+        cooldowns.failed(backend.id, 0.0)
+    order = attempts(many, cooldowns, 1.0, random.Random(3).random)
+    assert sorted(b.id for b in order) == sorted(b.id for b in many[990:])
 
 
 def test_every_backend_of_a_tier_comes_before_the_next_tier_and_weight_zero_last() -> None:

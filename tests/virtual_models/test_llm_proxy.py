@@ -55,7 +55,7 @@ def backend(upstream: Upstream, weight: int = 1, priority: int = 0, **more: Any)
     return {
         "id": upstream.name,
         "name": upstream.name,
-        "url": upstream.url,
+        "url": f"{upstream.url}/v1",
         "model": more.pop("model", "chat"),
         "weight": weight,
         "priority": priority,
