@@ -17,6 +17,7 @@ from galapagos_core.kernel.http import HttpClient
 from galapagos_core.services import Services
 from galapagos_core.traffic.controller import TrafficController
 from galapagos_core.traffic.metrics import RouterMetrics
+from galapagos_core.virtual_models.ai_gateway import AiGateways
 from galapagos_core.virtual_models.routers import LlmRouters
 from galapagos_core.workloads.backends.registry import Backends
 from galapagos_core.workloads.reconciler import Reconciler
@@ -48,6 +49,7 @@ def make_worker(settings: Settings, services: Services, http: HttpClient) -> Wor
                     settings.traffic, services.traffic, RouterMetrics(http, backends.ray_endpoint)
                 ),
                 LlmRouters(settings.llm, services.secrets),
+                AiGateways(settings.llm, services.secrets, backends.kube),
             ],
         ),
         clusters=ClusterMonitor(backends.kube, settings.reconcile.cluster_check_seconds),

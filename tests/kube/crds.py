@@ -29,6 +29,26 @@ KNOWN: dict[tuple[str, str], tuple[str, str]] = {
         "gateway.networking.k8s.io_httproutes.yaml",
         "v1",
     ),
+    ("aigateway.envoyproxy.io/v1beta1", "AIGatewayRoute"): (
+        "aigateway.envoyproxy.io_aigatewayroutes.yaml",
+        "v1beta1",
+    ),
+    ("aigateway.envoyproxy.io/v1beta1", "AIServiceBackend"): (
+        "aigateway.envoyproxy.io_aiservicebackends.yaml",
+        "v1beta1",
+    ),
+    ("aigateway.envoyproxy.io/v1beta1", "BackendSecurityPolicy"): (
+        "aigateway.envoyproxy.io_backendsecuritypolicies.yaml",
+        "v1beta1",
+    ),
+    ("gateway.envoyproxy.io/v1alpha1", "Backend"): (
+        "gateway.envoyproxy.io_backends.yaml",
+        "v1alpha1",
+    ),
+    ("gateway.envoyproxy.io/v1alpha1", "BackendTrafficPolicy"): (
+        "gateway.envoyproxy.io_backendtrafficpolicies.yaml",
+        "v1alpha1",
+    ),
 }
 
 

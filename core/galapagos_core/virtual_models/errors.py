@@ -96,7 +96,8 @@ def name_taken(name: str, env: str, project: str) -> Conflict:
 
 def router_unsupported(env: str, backend: str) -> InvalidInput:
     return InvalidInput(
-        f"'{env}' is a {backend} environment: virtual models run on Ray environments",
+        f"'{env}' is a {backend} environment that names no gateway (env_configs.gateway): "
+        "virtual models run on Ray, or on Kubernetes through Envoy AI Gateway",
         code="LLM_ROUTER_UNSUPPORTED",
         env=env,
         backend=backend,

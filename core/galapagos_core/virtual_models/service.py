@@ -29,6 +29,7 @@ from galapagos_core.virtual_models.specs import (
     VirtualModelCreate,
     VirtualModelUpdate,
 )
+from galapagos_core.workloads.backends.http_route import gateway_of
 from galapagos_model.base import uuid7
 from galapagos_model.enums import EnvironmentBackend, ProjectRole, WorkloadState
 from galapagos_model.queries import environments as environment_queries
@@ -273,7 +274,7 @@ class VirtualModelService:
         environment = await environment_queries.environment_for_update(env)
         if environment is None:
             raise environment_not_found(env)
-        if environment.backend != EnvironmentBackend.RAY:
+        if environment.backend != EnvironmentBackend.RAY and gateway_of(environment) is None:
             raise errors.router_unsupported(env, environment.backend.value)
         for placed in await vm_queries.placed_named(environment.id, model.name):
             if placed.virtual_model_id != model.id:

@@ -140,3 +140,16 @@ async def record_router(
     await VirtualModelPlacement.filter(Q(environment_id=environment_id) & changed).update(
         state=state, endpoint=endpoint, message=message
     )
+
+
+async def record_placement(
+    placement: VirtualModelPlacement,
+    state: WorkloadState,
+    endpoint: str | None,
+    message: str | None,
+) -> None:
+    """What the environment shows of one placement (written only when it changed)."""
+    if (placement.state, placement.endpoint, placement.message) != (state, endpoint, message):
+        await VirtualModelPlacement.filter(id=placement.id).update(
+            state=state, endpoint=endpoint, message=message
+        )
