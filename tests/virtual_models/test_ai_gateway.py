@@ -170,6 +170,8 @@ async def test_a_virtual_model_becomes_envoy_ai_gateway_objects(
             "READY",
             "http://llm.models.example.com/v1",
         )
+        [routed] = (await call("GET", f"{BASE}/chat/routing"))["deployments"]
+        assert (routed["cooling"], routed["cooling_error"][:14]) == ([], "on Kubernetes,")
 
         # A weight change: one patch of the route, nothing created.
         patches = len(calls(kmock, kmock.action.UPDATE))

@@ -11,10 +11,11 @@ from datetime import UTC, datetime
 from galapagos_core.kernel.errors import GalapagosError
 from galapagos_core.workloads.metrics import Metrics, prometheus_of
 from galapagos_model.catalog import Environment
-from galapagos_model.enums import VirtualModelStatus
+from galapagos_model.enums import EnvironmentBackend, VirtualModelStatus
 from galapagos_model.virtual_models import VirtualModelBackend, VirtualModelPlacement
 
 COOLDOWN = "ray_galapagos_llm_cooldown_until"
+ENVOY_COOLDOWNS = "on Kubernetes, failing backends are set aside by Envoy itself: not reported"
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,9 @@ class LlmFigures(Metrics):
     async def placements(self, placements: list[VirtualModelPlacement]) -> list[Cooling]:
         found = []
         for placement in placements:
+            if placement.environment.backend != EnvironmentBackend.RAY:
+                found.append(Cooling(placement, {}, ENVOY_COOLDOWNS))
+                continue
             try:
                 found.append(Cooling(placement, await self.cooling(placement.environment)))
             except GalapagosError as exc:
