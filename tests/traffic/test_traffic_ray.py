@@ -339,7 +339,7 @@ async def test_a_slow_or_failing_shadow_changes_no_answer_and_not_the_p99(
         await _latencies(url, 20)  # the first copies found their replicas
 
     rounds: dict[str, list[float]] = {name: [] for name in shadows}
-    for _ in range(3):
+    for _ in range(4):  # 800 answers each: the p99 is the 8th slowest, not a single outlier
         for to in rounds:
             await copying(to)
             rounds[to] += await _latencies(url, 200)

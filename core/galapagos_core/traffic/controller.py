@@ -47,6 +47,17 @@ def _candidate(variants: list[TrafficVariant]) -> TrafficVariant | None:
     return live[0] if live else None
 
 
+def _label(step: int, steps: int, weight: int) -> str:
+    return f"rollout step {step + 1} of {steps} at {weight}%"
+
+
+async def _event(candidate: TrafficVariant, message: str) -> None:
+    """An event of the candidate's deployment."""
+    workload = await workload_queries.workload_of_variant(candidate.id)
+    assert workload is not None
+    await deployment_queries.record_event_by_id(workload.deployment_id, message)
+
+
 class TrafficController:
     def __init__(
         self, settings: TrafficSettings, service: TrafficService, metrics: RouterMetrics
@@ -116,12 +127,8 @@ class TrafficController:
         if verdict.decision == "wait" or (verdict.decision == "pass" and not over):
             return  # a failure is acted on at once; a pass only once the step has lasted
         figures = f"{verdict.reason}; {verdict.figures}"
-        workload = await workload_queries.workload_of_variant(candidate.id)
-        assert workload is not None
-        label = f"rollout step {step + 1} of {len(steps)} at {candidate.weight}%"
-        await deployment_queries.record_event_by_id(
-            workload.deployment_id, f"{label}: {verdict.decision}: {figures}"
-        )
+        label = _label(step, len(steps), candidate.weight)
+        await _event(candidate, f"{label}: {verdict.decision}: {figures}")
         log.info("traffic of %s: %s: %s", scope.serve.name, label, figures)
         if verdict.decision == "fail":
             await self.service.rollback_in(scope, f"{label} failed a gate: {verdict.reason}")
@@ -146,3 +153,4 @@ class TrafficController:
         await traffic_queries.update_config(
             scope.config, rollout=plan, rollout_step=step, step_started_at=now
         )
+        await _event(candidate, f"{_label(step, len(plan['steps']), weight)}: started")
