@@ -187,6 +187,25 @@ async def test_a_virtual_model_becomes_envoy_ai_gateway_objects(
         await reconcile()  # nothing changed: nothing written
         assert len(calls(kmock, kmock.action.UPDATE)) == patches + 1
 
+        # A rotated key: only its Secret changes. A new upstream name: only the route.
+        await call("PATCH", f"{BASE}/chat/backends/{openai['id']}", {"api_key": "sk-rotated-1"})
+        await reconcile()
+        secret = stored(kmock, SECRETS, "vm-team-chat-openai")
+        assert base64.b64decode(secret["data"]["apiKey"]).decode() == "sk-rotated-1"
+        assert len(calls(kmock, kmock.action.UPDATE)) == patches + 2
+        await call("PATCH", f"{BASE}/chat/backends/{vllm['id']}", {"priority": 2})
+        await reconcile()
+        refs = stored(kmock, ROUTES, "vm-team-chat")["spec"]["rules"][0]["backendRefs"]
+        assert [r["priority"] for r in refs] == [0, 2]
+        assert len(calls(kmock, kmock.action.UPDATE)) == patches + 3
+        # An inactive model is answered nowhere: its objects go; active again, they return.
+        await call("PATCH", f"{BASE}/chat", {"status": "inactive"})
+        await reconcile()
+        assert not exists(kmock, ROUTES, "vm-team-chat")
+        await call("PATCH", f"{BASE}/chat", {"status": "active"})
+        await reconcile()
+        crds.validate(stored(kmock, ROUTES, "vm-team-chat"))
+
         # A backend removed: its objects go, its key's Secret with them.
         await call("DELETE", f"{BASE}/chat/backends/{openai['id']}")
         await reconcile()
