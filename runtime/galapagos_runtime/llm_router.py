@@ -71,8 +71,9 @@ class RayMeter:
 
     def tokens(self, model: str, backend: Backend, prompt: int, completion: int) -> None:
         tags = {"model": model, "backend": backend.id}
-        self.token_count.inc(prompt, tags={**tags, "kind": "prompt"})
-        self.token_count.inc(completion, tags={**tags, "kind": "completion"})
+        for kind, count in (("prompt", prompt), ("completion", completion)):
+            if count > 0:  # Ray's counters take positive steps only (embeddings complete none)
+                self.token_count.inc(count, tags={**tags, "kind": kind})
 
     def cooling(self, backend: Backend, until: float) -> None:
         self.cooldown.set(until, tags={"backend": backend.id})
