@@ -171,3 +171,16 @@ class BackendKind(StrEnum):
     EXTERNAL = "external"  # an OpenAI-compatible endpoint outside the platform
     SERVE = "serve"  # an LLM serve of the project, deployed by the platform
     MODEL = "model"  # a model of the GPU catalog, answered by its ready instances
+
+
+class ProviderKind(StrEnum):
+    # Instance types are node pools of a Kubernetes cluster: pods pinned to one (node selector
+    # and tolerations) make its autoscaler bring a node.
+    KUBERNETES = "kubernetes"
+    # A Ray cluster's GPU nodes, found by the accelerator type Ray reports.
+    RAY = "ray"
+
+
+class CapacityKind(StrEnum):
+    SPOT = "spot"
+    ON_DEMAND = "on_demand"

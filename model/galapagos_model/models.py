@@ -4,6 +4,14 @@ from galapagos_model.artifacts import Artifact, ArtifactBuilderJob
 from galapagos_model.audit import AuditLog
 from galapagos_model.catalog import Cluster, Environment, Serve
 from galapagos_model.deployments import ActiveDeployment, Deployment, DeploymentEvent, Workload
+from galapagos_model.gpu import (
+    InstanceAvailability,
+    InstanceType,
+    LlmModel,
+    Provider,
+    Region,
+    Zone,
+)
 from galapagos_model.identity import ApiToken, Project, ProjectMember, User
 from galapagos_model.infra import ApiServeInfraConfig, WorkflowServeInfraConfig
 from galapagos_model.traffic import TrafficConfig, TrafficVariant
@@ -20,8 +28,13 @@ __all__ = [
     "Deployment",
     "DeploymentEvent",
     "Environment",
+    "InstanceAvailability",
+    "InstanceType",
+    "LlmModel",
     "Project",
     "ProjectMember",
+    "Provider",
+    "Region",
     "Serve",
     "TrafficConfig",
     "TrafficVariant",
@@ -31,4 +44,5 @@ __all__ = [
     "VirtualModelPlacement",
     "WorkflowServeInfraConfig",
     "Workload",
+    "Zone",
 ]
