@@ -1,4 +1,5 @@
-"""The ``galapagos`` command: up, api, migrate, token create."""
+"""The ``galapagos`` command: up, api, worker, migrate, token create, secrets rotate,
+catalog import."""
 
 from __future__ import annotations
 
@@ -11,8 +12,11 @@ import sys
 from pathlib import Path
 
 import uvicorn
+import yaml
+from pydantic import ValidationError
 
 from galapagos_core.catalog.environments import ensure_local_environment
+from galapagos_core.gpu.catalog import CatalogFile, import_catalog
 from galapagos_core.identity.service import IdentityService
 from galapagos_core.kernel import database
 from galapagos_core.kernel.actor import CLI
@@ -165,6 +169,26 @@ def cmd_secrets_rotate(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _import_catalog(settings: Settings, catalog: CatalogFile) -> str:
+    await database.connect(settings)
+    try:
+        return str(await import_catalog(catalog))
+    finally:
+        await database.close()
+
+
+def cmd_catalog_import(args: argparse.Namespace) -> int:
+    """Add or update the GPU catalog from a YAML file (idempotent)."""
+    try:
+        catalog = CatalogFile.model_validate(yaml.safe_load(Path(args.file).read_text()))
+    except (OSError, yaml.YAMLError, ValidationError) as exc:
+        return _fail(f"{args.file}: {exc}")
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    _say(asyncio.run(_import_catalog(settings, catalog)))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="galapagos", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -201,6 +225,14 @@ def build_parser() -> argparse.ArgumentParser:
         "rotate", help="re-encrypt kubeconfigs and tokens under the current (first) key"
     )
     rotate.set_defaults(run=cmd_secrets_rotate)
+
+    catalog = commands.add_parser("catalog", help="manage the GPU catalog")
+    catalog_commands = catalog.add_subparsers(dest="catalog_command", required=True)
+    load = catalog_commands.add_parser(
+        "import", help="add or update providers, instance types and models from a YAML file"
+    )
+    load.add_argument("file", help="e.g. resources/catalog/gpu-catalog.yaml")
+    load.set_defaults(run=cmd_catalog_import)
     return parser
 
 

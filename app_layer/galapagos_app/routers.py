@@ -6,6 +6,7 @@ from galapagos_app.artifacts import routes as artifacts
 from galapagos_app.catalog import clusters, environments, serves
 from galapagos_app.deployments import deploy, history
 from galapagos_app.endpoints import Router
+from galapagos_app.gpu import routes as gpu
 from galapagos_app.identity import routes as identity
 from galapagos_app.infra import routes as infra
 from galapagos_app.traffic import routes as traffic
@@ -17,6 +18,7 @@ ROUTERS: list[Router] = [
     deploy.router,
     traffic.router,
     virtual_models.router,
+    gpu.router,
     history.router,
     artifacts.router,
     environments.router,

@@ -16,6 +16,7 @@ from galapagos_core.deployments.commands import DeploymentService
 from galapagos_core.deployments.env_secrets import EnvSecrets
 from galapagos_core.deployments.one_click import ModelDeployService
 from galapagos_core.deployments.reads import DeploymentReads
+from galapagos_core.gpu.catalog import CatalogService
 from galapagos_core.identity.service import IdentityService
 from galapagos_core.infra.service import InfraConfigService, ScalingService
 from galapagos_core.kernel.audit import AuditService
@@ -56,6 +57,7 @@ class Services:
     traffic: TrafficService
     traffic_figures: TrafficFigures
     virtual_models: VirtualModelService
+    gpu_catalog: CatalogService
     audit: AuditService
     http: HttpClient  # reads the API makes elsewhere (metrics): quick, never retried
 
@@ -99,6 +101,7 @@ class Services:
                 wakeups.reconcile,
                 settings.reconcile.wait_timeout_seconds,
             ),
+            gpu_catalog=CatalogService(),
             audit=AuditService(),
             http=http,
         )

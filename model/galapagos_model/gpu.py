@@ -19,6 +19,9 @@ class Provider(Entity):
     kind = fields.CharEnumField(ProviderKind, max_length=16, default=ProviderKind.KUBERNETES)
     description = fields.TextField(default="")
 
+    regions: fields.ReverseRelation[Region]
+    instance_types: fields.ReverseRelation[InstanceType]
+
     class Meta:
         table = "gpu_providers"
 
@@ -29,6 +32,8 @@ class Region(Entity):
     )
     provider_id: UUID
     name = fields.CharField(max_length=50)
+
+    zones: fields.ReverseRelation[Zone]
 
     class Meta:
         table = "gpu_regions"
@@ -66,6 +71,8 @@ class InstanceType(Entity):
     # What pins a pod to this type's node pool.
     node_selector: dict[str, str] = fields.JSONField(default=dict)
     tolerations: list[dict[str, Any]] = fields.JSONField(default=list)
+
+    availability: fields.ReverseRelation[InstanceAvailability]
 
     class Meta:
         table = "gpu_instance_types"
