@@ -15,6 +15,9 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import math
+import sys
+import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -101,9 +104,34 @@ async def handle_http(
                 raise
             # Answered in full (as Starlette does with a 500, then raises for the server to
             # log): logged here, where it happened, not carried back to the router.
-            log.exception("the application raised after answering")
+            _APP_ERRORS.log()
     finally:
         task.cancel()
+
+
+async class _ErrorLog:
+    """An application that fails every request (a broken shadow at full copy) would have its
+    replica write a traceback per request, and Ray ship each one: the traceback of each kind of
+    error once per ``every`` seconds, and how many more there were."""
+
+    def __init__(self, every: float = 60.0) -> None:
+        self.every = every
+        self.last: dict[str, float] = {}
+        self.quiet: dict[str, int] = {}
+
+    def log(self) -> None:
+        kind = repr(sys.exc_info()[0])
+        now = time.monotonic()
+        if now - self.last.get(kind, -math.inf) < self.every:
+            self.quiet[kind] = self.quiet.get(kind, 0) + 1
+            return
+        self.last[kind] = now
+        more = self.quiet.pop(kind, 0)
+        since = f" ({more} more like it in the last {self.every:g}s)" if more else ""
+        log.exception("the application raised after answering%s", since)
+
+
+_APP_ERRORS = _ErrorLog()
 
 
 async def _galapagos_http(
