@@ -88,6 +88,7 @@ class Reconciler:
         self._slots = asyncio.Semaphore(settings.parallel_environments)
         self._running: dict[uuid.UUID, asyncio.Task[bool]] = {}
         self.health = HealthWatch(settings.health_timeout_seconds)
+        self._occupied: set[uuid.UUID] = set()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Start a pass for each environment every interval (at once when rung), unless its
@@ -172,8 +173,13 @@ class Reconciler:
         wants = [(c, await c.prepare(environment)) for c in self.companions]
         extra = [spec for _, specs in wants for spec in specs]
         workloads = await workload_queries.workloads_of(environment.id)
-        if not workloads and not extra and environment.ray_address == "local":
-            return  # nothing to run: do not start a local Ray just to look
+        if (
+            not workloads
+            and not extra
+            and environment.ray_address == "local"
+            and environment.id not in self._occupied
+        ):
+            return  # nothing to run or remove: do not start a local Ray just to look
         try:
             backend = await self.backend_for(environment)
             # Rollouts in flight must answer their health route before they count as ready.
@@ -181,6 +187,11 @@ class Reconciler:
             observed = await backend.observe(environment, rolling)
         except Exception as exc:
             raise Unreachable(str(exc)) from exc
+        # Seen holding objects: looked at again even once nothing is wanted, to remove them.
+        if observed:
+            self._occupied.add(environment.id)
+        else:
+            self._occupied.discard(environment.id)
         wanted = {w.name: w for w in workloads}
 
         to_apply: list[WorkloadSpec] = []
