@@ -109,7 +109,7 @@ async def handle_http(
         task.cancel()
 
 
-async class _ErrorLog:
+class _ErrorLog:
     """An application that fails every request (a broken shadow at full copy) would have its
     replica write a traceback per request, and Ray ship each one: the traceback of each kind of
     error once per ``every`` seconds, and how many more there were."""
