@@ -86,11 +86,13 @@ class TrafficRouter:
         )
 
     def reconfigure(self, config: dict[str, Any]) -> None:
-        """A new routing table; handles and mirrors of variants still named are kept."""
+        """A new routing table; handles of variants still named are kept, and the mirrors of
+        shadows still copied to (a shadow set to weight 0 gets none of its queued copies)."""
         self.table = RoutingTable.from_config(config)
         apps = {v.app for v in self.table.variants}
+        copied = {v.app for v in self.table.variants if v.weight > 0}
         self.handles = {app: h for app, h in self.handles.items() if app in apps}
-        for app in [app for app in self.mirrors if app not in apps]:
+        for app in [app for app in self.mirrors if app not in copied]:
             self.mirrors.pop(app).stop()
 
     def _call(self, app: str, scope: dict[str, Any], body: bytes) -> Stream:
