@@ -28,7 +28,7 @@ from galapagos_core.kernel.config import LlmSettings
 from galapagos_core.kernel.kubernetes import KubeClients
 from galapagos_core.kernel.naming import MANAGED_BY, label_value, managed_labels, resource_name
 from galapagos_core.kernel.secrets import SecretBox
-from galapagos_core.virtual_models.service import api_key_context
+from galapagos_core.virtual_models.upstreams import api_key, upstream_url
 from galapagos_core.workloads.backends.custom_resources import (
     Resource,
     condition,
@@ -39,14 +39,12 @@ from galapagos_core.workloads.backends.object_sets import SECRET, ObjectSet
 from galapagos_core.workloads.spec import BackendError, Observed, WorkloadSpec
 from galapagos_model.catalog import Environment
 from galapagos_model.enums import (
-    BackendKind,
     EnvironmentBackend,
     VirtualModelStatus,
     WorkloadState,
 )
 from galapagos_model.queries import virtual_models as vm_queries
-from galapagos_model.queries import workloads as workload_queries
-from galapagos_model.virtual_models import VirtualModel, VirtualModelBackend
+from galapagos_model.virtual_models import VirtualModel
 
 AI_GATEWAY = "aigateway.envoyproxy.io"
 ENVOY_GATEWAY = "gateway.envoyproxy.io"
@@ -267,14 +265,9 @@ class AiGateways:
     async def _upstreams(self, model: VirtualModel, environment: Environment) -> list[Upstream]:
         found = []
         for backend in await vm_queries.backends_of(model.id):
-            url = await self._url(backend, environment)
+            url = await upstream_url(backend, environment)
             if backend.status != VirtualModelStatus.ACTIVE or url is None:
                 continue
-            api_key = (
-                self.secrets.open(backend.api_key_encrypted, api_key_context(backend.id))
-                if backend.api_key_encrypted
-                else None
-            )
             found.append(
                 Upstream(
                     name=resource_name("vm", model.project.name, model.name, backend.name),
@@ -282,16 +275,7 @@ class AiGateways:
                     weight=backend.weight,
                     priority=backend.priority,
                     model=backend.model_name_override,
-                    api_key=api_key,
+                    api_key=api_key(self.secrets, backend),
                 )
             )
         return found
-
-    async def _url(self, backend: VirtualModelBackend, environment: Environment) -> str | None:
-        if backend.kind == BackendKind.EXTERNAL:
-            return backend.base_url
-        if backend.kind == BackendKind.SERVE and backend.serve_id is not None:
-            workload = await workload_queries.route_owner(environment.id, backend.serve_id)
-            if workload is not None and workload.current_state == WorkloadState.READY:
-                return f"{workload.url}/v1" if workload.url else None
-        return None

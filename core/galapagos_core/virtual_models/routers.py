@@ -16,30 +16,23 @@ from typing import Any
 
 from galapagos_core.kernel.config import LlmSettings
 from galapagos_core.kernel.secrets import SecretBox
-from galapagos_core.virtual_models.service import api_key_context
+from galapagos_core.virtual_models.upstreams import api_key, endpoint_of, upstream_url
 from galapagos_core.workloads.spec import Observed, WorkloadSpec
 from galapagos_model.catalog import Environment
 from galapagos_model.enums import (
-    BackendKind,
     EnvironmentBackend,
     VirtualModelStatus,
     WorkloadState,
 )
 from galapagos_model.queries import identity as identity_queries
 from galapagos_model.queries import virtual_models as vm_queries
-from galapagos_model.queries import workloads as workload_queries
-from galapagos_model.virtual_models import VirtualModel, VirtualModelBackend
+from galapagos_model.virtual_models import VirtualModel
 
 log = logging.getLogger("galapagos.llm")
 # A serve's name cannot have '_': neither the application's name nor its route can be a
 # serve's.
 LLM_ROUTER = "_llm_router"
 ROUTE = "/_llm"
-
-
-def endpoint_of(router_url: str) -> str:
-    """The base URL OpenAI clients use (``base_url``)."""
-    return f"{router_url.rstrip('/')}/v1"
 
 
 class LlmRouters:
@@ -89,14 +82,9 @@ class LlmRouters:
         for backend in await vm_queries.backends_of(model.id):
             if backend.status != VirtualModelStatus.ACTIVE:
                 continue
-            url = await self._url(backend, environment)
+            url = await upstream_url(backend, environment)
             if url is None:
-                continue  # nothing answers for it there now: the routing view says why
-            api_key = (
-                self.secrets.open(backend.api_key_encrypted, api_key_context(backend.id))
-                if backend.api_key_encrypted
-                else None
-            )
+                continue  # nothing answers for it there now
             backends.append(
                 {
                     "id": str(backend.id),
@@ -105,7 +93,7 @@ class LlmRouters:
                     "model": backend.model_name_override or model.name,
                     "weight": backend.weight,
                     "priority": backend.priority,
-                    "api_key": api_key,
+                    "api_key": api_key(self.secrets, backend),
                 }
             )
         return {
@@ -114,20 +102,6 @@ class LlmRouters:
             "created": int(model.created_at.timestamp()),
             "backends": backends,
         }
-
-    async def _url(self, backend: VirtualModelBackend, environment: Environment) -> str | None:
-        """The backend's OpenAI base URL from this environment, or None when nothing runs."""
-        if backend.kind == BackendKind.EXTERNAL:
-            return backend.base_url
-        if backend.kind == BackendKind.SERVE and backend.serve_id is not None:
-            workload = await workload_queries.route_owner(environment.id, backend.serve_id)
-            if (
-                workload is not None
-                and workload.url
-                and workload.current_state == WorkloadState.READY
-            ):
-                return endpoint_of(workload.url)
-        return None  # a catalog model: answered once GPU instances serve it
 
     async def _keys(self, models: list[VirtualModel]) -> dict[str, Any]:
         now = datetime.now(UTC)
