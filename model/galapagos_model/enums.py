@@ -184,3 +184,13 @@ class ProviderKind(StrEnum):
 class CapacityKind(StrEnum):
     SPOT = "spot"
     ON_DEMAND = "on_demand"
+
+
+class GpuInstanceStatus(StrEnum):
+    PROVISIONING = "PROVISIONING"  # asked of the provider (a pod waits for its node)
+    BOOTING = "BOOTING"  # the machine is there, the engine loads the model
+    READY = "READY"  # answers; listed by discovery
+    RECOVERING = "RECOVERING"  # was ready: preempted, or its heartbeats stopped
+    DRAINING = "DRAINING"  # out of discovery, finishing what it has in flight
+    TERMINATED = "TERMINATED"
+    FAILED = "FAILED"
