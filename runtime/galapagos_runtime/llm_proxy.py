@@ -192,7 +192,9 @@ class LlmProxy:
     def session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
             connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300)
-            self._session = aiohttp.ClientSession(connector=connector, auto_decompress=False)
+            # Answers come decompressed (an upstream may gzip what it sends): the client gets
+            # them as plain bytes, as their headers (no Content-Encoding passed on) say.
+            self._session = aiohttp.ClientSession(connector=connector)
         return self._session
 
     async def close(self) -> None:

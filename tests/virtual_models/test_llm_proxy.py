@@ -252,6 +252,8 @@ async def test_the_override_names_the_upstream_model_and_keys_go_to_their_backen
         async with router(routing) as r:
             answer = await r.chat()
             assert answer.status_code == 200
+            # The upstream gzipped it; the client reads it plain.
+            assert answer.json()["choices"][0]["message"]["content"] == "hello from renamed"
             received = up["renamed"].received[-1]
             assert received.model == "llama-3-70b"
             assert received.key == "Bearer sk-upstream-secret"

@@ -63,7 +63,9 @@ class Upstream:
             return web.json_response(self._embeddings(body))
         if body.get("stream"):
             return await self._stream(request, body)
-        return web.json_response(self._completion(request.path, body))
+        answer = web.json_response(self._completion(request.path, body))
+        answer.enable_compression()  # gzip when asked, as OpenAI's API does
+        return answer
 
     def _usage(self) -> dict[str, int]:
         return {"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7}
