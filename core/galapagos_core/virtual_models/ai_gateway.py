@@ -20,6 +20,7 @@ status is recorded on the model's placement.
 from __future__ import annotations
 
 import base64
+import logging
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -65,6 +66,7 @@ KINDS = (
     TRAFFIC_POLICY,
     SECRET,
 )
+log = logging.getLogger("galapagos.llm")
 MODEL_HEADER = "x-ai-eg-model"
 COMPONENT = "galapagos.io/component"
 RETRY_ON_STATUS = [429, 500, 502, 503, 504]
@@ -214,9 +216,10 @@ def route_state(live: dict[str, Any] | None) -> tuple[WorkloadState, str | None]
     refused = condition(live, "NotAccepted")
     if accepted is not None and accepted.get("status") == "True":
         return WorkloadState.READY, None
-    for found in (refused, accepted):
-        if found is not None and (found is refused) == (found.get("status") == "True"):
-            return WorkloadState.FAILED, str(found.get("message") or found.get("reason"))
+    if refused is not None and refused.get("status") == "True":
+        return WorkloadState.FAILED, str(refused.get("message") or refused.get("reason"))
+    if accepted is not None and accepted.get("status") == "False":
+        return WorkloadState.FAILED, str(accepted.get("message") or accepted.get("reason"))
     return WorkloadState.DEPLOYING, None
 
 
@@ -246,7 +249,17 @@ class AiGateways:
             f"{MANAGED_BY}=galapagos,galapagos.io/environment={label_value(environment.name)},"
             f"{COMPONENT}=virtual-models"
         )
-        live = await self.objects.sync(environment, namespace_of(environment), selector, wanted)
+        try:
+            live = await self.objects.sync(environment, namespace_of(environment), selector, wanted)
+        except BackendError as exc:
+            if placements:
+                raise  # the environment's error says why its models are not answered
+            # Only looking for leftovers: a cluster that will not be listed (the gateway's
+            # kinds forbidden) holds none of ours, and its workloads are reconciled anyway.
+            log.warning(
+                "environment %s: virtual-model objects not listed: %s", environment.name, exc
+            )
+            live = {}
         if placements:
             self._clean.discard(environment.id)
         else:
