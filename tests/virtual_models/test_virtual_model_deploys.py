@@ -5,6 +5,7 @@ members of those projects, live tokens only)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -106,7 +107,7 @@ async def test_the_routers_configuration_follows_the_database(
     outsider = await factory.member("elsewhere", "outsider", ProjectRole.EDITOR)
     revoked = await factory.member("team", "leaver", ProjectRole.EDITOR)
     await ApiToken.filter(token_hash=key_digest(revoked)).update(
-        revoked_at="2026-01-01T00:00:00+00:00"
+        revoked_at=datetime(2026, 1, 1, tzinfo=UTC)
     )
     await factory.serve("llm-serve", project="team")
     await _published(api, admin, "team")
