@@ -98,76 +98,78 @@ async def test_a_virtual_model_on_ray_answers_the_openai_client(
         endpoint = placed["endpoint"]
         assert endpoint.endswith("/_llm/v1")
 
-        client = openai.AsyncOpenAI(base_url=endpoint, api_key=caller, max_retries=0)
-        chat = await client.chat.completions.create(
-            model="chat-default", messages=[{"role": "user", "content": "hi"}]
-        )
-        assert chat.choices[0].message.content == "hello from primary"
-        assert up["primary"].received[-1].model == "llama-3-8b-instruct"
-        assert up["primary"].received[-1].key == f"Bearer {SECRET}"
-
-        parts = []
-        stream = await client.chat.completions.create(
-            model="chat-default", messages=[{"role": "user", "content": "hi"}], stream=True
-        )
-        async for chunk in stream:
-            parts.extend(c.delta.content or "" for c in chunk.choices)
-        assert "".join(parts) == "hello from primary and goodbye"
-
-        completion = await client.completions.create(model="chat-default", prompt="hi")
-        assert completion.choices[0].text == "hello from primary"
-        embedding = await client.embeddings.create(model="chat-default", input=["a", "b"])
-        assert [len(e.embedding) for e in embedding.data] == [3, 3]
-        listed = [m.id async for m in client.models.list()]
-        assert listed == ["chat-default"]
-        with pytest.raises(openai.NotFoundError) as unknown:
-            await client.chat.completions.create(model="nope", messages=[])
-        assert unknown.value.code == "model_not_found"
-
-        # A change reaches the running router: no replica restarts.
-        replicas = await _replicas(running)
-
-        async def answering(name: str) -> bool:
-            answer = await client.chat.completions.create(model="chat-default", messages=[])
-            return answer.choices[0].message.content == f"hello from {name}"
-
-        for priority, first in ((2, "spare"), (0, "primary")):
-            await _ok(
-                await api.patch(
-                    f"{BASE}/chat-default/backends/{primary['id']}",
-                    headers=h,
-                    json={"priority": priority},
-                )
+        async with openai.AsyncOpenAI(base_url=endpoint, api_key=caller, max_retries=0) as client:
+            chat = await client.chat.completions.create(
+                model="chat-default", messages=[{"role": "user", "content": "hi"}]
             )
-            await _until(lambda first=first: answering(first))  # type: ignore[misc]
-        assert await _replicas(running) == replicas
+            assert chat.choices[0].message.content == "hello from primary"
+            assert up["primary"].received[-1].model == "llama-3-8b-instruct"
+            assert up["primary"].received[-1].key == f"Bearer {SECRET}"
 
-        # The primary refuses for a minute: the spare answers, the client sees no error, and
-        # the routing view shows the primary cooling down.
-        up["primary"].mode, up["primary"].retry_after = "429", "60"
-        for _ in range(10):
-            assert await answering("spare")
+            parts = []
+            stream = await client.chat.completions.create(
+                model="chat-default", messages=[{"role": "user", "content": "hi"}], stream=True
+            )
+            async for chunk in stream:
+                parts.extend(c.delta.content or "" for c in chunk.choices)
+            assert "".join(parts) == "hello from primary and goodbye"
 
-        async def primary_cooling() -> bool:
-            routing = await _ok(await api.get(f"{BASE}/chat-default/routing", headers=h))
-            [deployed] = routing["deployments"]
-            assert deployed["cooling_error"] is None, deployed
-            return [c["name"] for c in deployed["cooling"]] == ["primary"]
+            completion = await client.completions.create(model="chat-default", prompt="hi")
+            assert completion.choices[0].text == "hello from primary"
+            embedding = await client.embeddings.create(model="chat-default", input=["a", "b"])
+            assert [len(e.embedding) for e in embedding.data] == [3, 3]
+            listed = [m.id async for m in client.models.list()]
+            assert listed == ["chat-default"]
+            with pytest.raises(openai.NotFoundError) as unknown:
+                await client.chat.completions.create(model="nope", messages=[])
+            assert unknown.value.code == "model_not_found"
 
-        await _until(primary_cooling, seconds=30)
+            # A change reaches the running router: no replica restarts.
+            replicas = await _replicas(running)
 
-        # The upstream key shows nowhere: answers, the database, Ray's logs.
-        detail = await api.get(f"{BASE}/chat-default", headers=h)
-        assert SECRET not in detail.text
-        assert SECRET not in await _dump_text()
-        logs = running.backends.local_ray.session_dir / "session_latest" / "logs"
-        for log in logs.rglob("*"):
-            if log.is_file():
-                assert SECRET not in log.read_text(errors="replace"), log
+            async def answering(name: str) -> bool:
+                answer = await client.chat.completions.create(model="chat-default", messages=[])
+                return answer.choices[0].message.content == f"hello from {name}"
 
-        await _ok(await api.post(f"{BASE}/chat-default/undeploy", headers=h, json={"env": "local"}))
+            for priority, first in ((2, "spare"), (0, "primary")):
+                await _ok(
+                    await api.patch(
+                        f"{BASE}/chat-default/backends/{primary['id']}",
+                        headers=h,
+                        json={"priority": priority},
+                    )
+                )
+                await _until(lambda first=first: answering(first))  # type: ignore[misc]
+            assert await _replicas(running) == replicas
 
-        async def router_gone() -> bool:
-            return "_llm_router" not in await _ray_apps(running)
+            # The primary refuses for a minute: the spare answers, the client sees no error, and
+            # the routing view shows the primary cooling down.
+            up["primary"].mode, up["primary"].retry_after = "429", "60"
+            for _ in range(10):
+                assert await answering("spare")
 
-        await _until(router_gone)
+            async def primary_cooling() -> bool:
+                routing = await _ok(await api.get(f"{BASE}/chat-default/routing", headers=h))
+                [deployed] = routing["deployments"]
+                assert deployed["cooling_error"] is None, deployed
+                return [c["name"] for c in deployed["cooling"]] == ["primary"]
+
+            await _until(primary_cooling, seconds=30)
+
+            # The upstream key shows nowhere: answers, the database, Ray's logs.
+            detail = await api.get(f"{BASE}/chat-default", headers=h)
+            assert SECRET not in detail.text
+            assert SECRET not in await _dump_text()
+            logs = running.backends.local_ray.session_dir / "session_latest" / "logs"
+            for log in logs.rglob("*"):
+                if log.is_file():
+                    assert SECRET not in log.read_text(errors="replace"), log
+
+            await _ok(
+                await api.post(f"{BASE}/chat-default/undeploy", headers=h, json={"env": "local"})
+            )
+
+            async def router_gone() -> bool:
+                return "_llm_router" not in await _ray_apps(running)
+
+            await _until(router_gone)
