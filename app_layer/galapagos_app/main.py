@@ -28,6 +28,7 @@ from galapagos_app.request_context import RequestContextMiddleware
 from galapagos_app.routers import ROUTERS
 from galapagos_core.kernel import database
 from galapagos_core.kernel.config import Settings
+from galapagos_core.kernel.loops import background
 from galapagos_core.services import Services
 from galapagos_core.worker import running_worker
 
@@ -52,6 +53,8 @@ def create_app(settings: Settings, *, with_worker: bool = False) -> Starlette:
             async with contextlib.AsyncExitStack() as stack:
                 if with_worker:
                     await stack.enter_async_context(running_worker(settings, services))
+                await services.discovery.refresh()
+                await stack.enter_async_context(background(services.discovery.run))
                 # Startup built ~100k long-lived objects (modules, models, schemas): keep
                 # them out of the collector so a full collection does not stall requests.
                 gc.freeze()

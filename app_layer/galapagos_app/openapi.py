@@ -29,15 +29,24 @@ _BINARY = {"type": "string", "format": "binary"}
 _TEXT = {"type": "string"}
 
 
+def _merge(components: dict[str, Any], defs: dict[str, Any]) -> None:
+    """Add ``defs``. Two models under one name (told apart by their fields: one model's input
+    and output schemas may differ) would make one of them wrong."""
+    for name, schema in defs.items():
+        known = components.setdefault(name, schema)
+        if set(known.get("properties", ())) != set(schema.get("properties", ())):
+            raise ValueError(f"two models of the API are named {name}: rename one")
+
+
 def _schema(annotation: Any, components: dict[str, Any]) -> dict[str, Any]:
     schema = TypeAdapter(annotation).json_schema(ref_template=_REF, mode="serialization")
-    components.update(schema.pop("$defs", {}))
+    _merge(components, schema.pop("$defs", {}))
     return schema
 
 
 def _input_schema(model: type[BaseModel], components: dict[str, Any]) -> dict[str, Any]:
     schema = model.model_json_schema(ref_template=_REF, mode="validation")
-    components.update(schema.pop("$defs", {}))
+    _merge(components, schema.pop("$defs", {}))
     return schema
 
 

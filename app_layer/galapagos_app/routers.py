@@ -6,6 +6,7 @@ from galapagos_app.artifacts import routes as artifacts
 from galapagos_app.catalog import clusters, environments, serves
 from galapagos_app.deployments import deploy, history
 from galapagos_app.endpoints import Router
+from galapagos_app.gpu import instances as gpu_instances
 from galapagos_app.gpu import routes as gpu
 from galapagos_app.identity import routes as identity
 from galapagos_app.infra import routes as infra
@@ -19,6 +20,7 @@ ROUTERS: list[Router] = [
     traffic.router,
     virtual_models.router,
     gpu.router,
+    gpu_instances.router,
     history.router,
     artifacts.router,
     environments.router,

@@ -17,6 +17,8 @@ from galapagos_core.deployments.env_secrets import EnvSecrets
 from galapagos_core.deployments.one_click import ModelDeployService
 from galapagos_core.deployments.reads import DeploymentReads
 from galapagos_core.gpu.catalog import CatalogService
+from galapagos_core.gpu.discovery import Discovery
+from galapagos_core.gpu.instances import GpuInstanceService
 from galapagos_core.identity.service import IdentityService
 from galapagos_core.infra.service import InfraConfigService, ScalingService
 from galapagos_core.kernel.audit import AuditService
@@ -58,6 +60,8 @@ class Services:
     traffic_figures: TrafficFigures
     virtual_models: VirtualModelService
     gpu_catalog: CatalogService
+    gpu_instances: GpuInstanceService
+    discovery: Discovery  # kept fresh by the API's lifespan (Discovery.run)
     audit: AuditService
     http: HttpClient  # reads the API makes elsewhere (metrics): quick, never retried
 
@@ -76,6 +80,7 @@ class Services:
         )
         http = HttpClient(timeout=5, retries=0)
         metrics_endpoint = _metrics_endpoint(settings, http)
+        discovery = Discovery(settings.gpu.discovery_refresh_seconds)
         return cls(
             settings=settings,
             secrets=secrets,
@@ -102,6 +107,8 @@ class Services:
                 settings.reconcile.wait_timeout_seconds,
             ),
             gpu_catalog=CatalogService(),
+            gpu_instances=GpuInstanceService(settings.gpu, discovery, wakeups.reconcile),
+            discovery=discovery,
             audit=AuditService(),
             http=http,
         )

@@ -12,6 +12,7 @@ from galapagos_core.artifacts.builds.builders import configured_builders
 from galapagos_core.artifacts.builds.store import DirectoryStore
 from galapagos_core.artifacts.builds.worker import BuildWorker
 from galapagos_core.catalog.cluster_health import ClusterMonitor
+from galapagos_core.gpu.reconcile import GpuInstances
 from galapagos_core.kernel.config import Settings
 from galapagos_core.kernel.http import HttpClient
 from galapagos_core.services import Services
@@ -50,6 +51,7 @@ def make_worker(settings: Settings, services: Services, http: HttpClient) -> Wor
                 ),
                 LlmRouters(settings.llm, services.secrets),
                 AiGateways(settings.llm, services.secrets, backends.kube),
+                GpuInstances(settings.gpu),
             ],
         ),
         clusters=ClusterMonitor(backends.kube, settings.reconcile.cluster_check_seconds),

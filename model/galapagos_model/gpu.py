@@ -11,7 +11,9 @@ from uuid import UUID
 from tortoise import fields
 
 from galapagos_model.base import Entity
-from galapagos_model.enums import ProviderKind
+from galapagos_model.catalog import Environment
+from galapagos_model.enums import CapacityKind, EnvironmentBackend, GpuInstanceStatus, ProviderKind
+from galapagos_model.identity import Project
 
 
 class Provider(Entity):
@@ -108,3 +110,68 @@ class LlmModel(Entity):
 
     class Meta:
         table = "llm_models"
+
+
+class GpuInstance(Entity):
+    """A model served on GPUs of one instance type in one zone, run on an environment (a
+    KServe InferenceService, a RayService, or a Serve LLM application on a Ray cluster)."""
+
+    project: fields.ForeignKeyRelation[Project] = fields.ForeignKeyField(
+        "models.Project", related_name=False, on_delete=fields.RESTRICT
+    )
+    project_id: UUID
+    llm_model: fields.ForeignKeyRelation[LlmModel] = fields.ForeignKeyField(
+        "models.LlmModel", related_name="instances", on_delete=fields.RESTRICT
+    )
+    llm_model_id: UUID
+    instance_type: fields.ForeignKeyRelation[InstanceType] = fields.ForeignKeyField(
+        "models.InstanceType", related_name=False, on_delete=fields.RESTRICT
+    )
+    instance_type_id: UUID
+    zone: fields.ForeignKeyRelation[Zone] = fields.ForeignKeyField(
+        "models.Zone", related_name=False, on_delete=fields.RESTRICT
+    )
+    zone_id: UUID
+    environment: fields.ForeignKeyRelation[Environment] = fields.ForeignKeyField(
+        "models.Environment", related_name=False, on_delete=fields.RESTRICT
+    )
+    environment_id: UUID
+    name = fields.CharField(max_length=63, unique=True)  # its object's name on the backend
+    backend = fields.CharEnumField(EnvironmentBackend, max_length=16)
+    capacity = fields.CharEnumField(CapacityKind, max_length=16)
+    policy = fields.CharField(max_length=32)  # the capacity policy it was placed under
+    hourly_price: Decimal = fields.DecimalField(max_digits=10, decimal_places=4)
+    # The type's GPUs when it was placed: {gpu_model, gpu_count, vram_per_gpu_gb, vram_gb}.
+    gpu_profile: dict[str, Any] = fields.JSONField()
+    endpoint = fields.CharField(max_length=1024, null=True)  # its OpenAI base URL once ready
+    current_load = fields.FloatField(default=0)  # requests in flight, as last reported
+    last_heartbeat_at = fields.DatetimeField(null=True)
+    status = fields.CharEnumField(
+        GpuInstanceStatus, max_length=16, default=GpuInstanceStatus.PROVISIONING
+    )
+    status_message = fields.TextField(null=True)
+    drain_deadline = fields.DatetimeField(null=True)  # terminated then, in flight or not
+    terminated_at = fields.DatetimeField(null=True)
+    # The instance this one replaced (a preempted spot instance).
+    replaces: fields.ForeignKeyNullableRelation[GpuInstance] = fields.ForeignKeyField(
+        "models.GpuInstance", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    replaces_id: UUID | None
+
+    class Meta:
+        table = "gpu_instances"
+        indexes = (("environment", "status"), ("updated_at",))
+
+
+class GpuInstanceEvent(Entity):
+    """A GPU instance's history: each state it entered, and why."""
+
+    instance: fields.ForeignKeyRelation[GpuInstance] = fields.ForeignKeyField(
+        "models.GpuInstance", related_name="events", on_delete=fields.CASCADE
+    )
+    instance_id: UUID
+    status = fields.CharEnumField(GpuInstanceStatus, max_length=16)
+    message = fields.TextField()
+
+    class Meta:
+        table = "gpu_instance_events"

@@ -5,6 +5,8 @@ from galapagos_model.audit import AuditLog
 from galapagos_model.catalog import Cluster, Environment, Serve
 from galapagos_model.deployments import ActiveDeployment, Deployment, DeploymentEvent, Workload
 from galapagos_model.gpu import (
+    GpuInstance,
+    GpuInstanceEvent,
     InstanceAvailability,
     InstanceType,
     LlmModel,
@@ -28,6 +30,8 @@ __all__ = [
     "Deployment",
     "DeploymentEvent",
     "Environment",
+    "GpuInstance",
+    "GpuInstanceEvent",
     "InstanceAvailability",
     "InstanceType",
     "LlmModel",

@@ -1,12 +1,24 @@
 """Discovery: which READY instances serve a model, least loaded first, answered without
-touching the SQL database (the seed's budget is a millisecond). This is the in-process
-index; what feeds it (the instances' state changes and heartbeats, and Redis's
-``catalog:model:{id}:instances`` and ``instance:{id}`` when several API replicas share it)
-comes with the GPU instances themselves."""
+touching the SQL database (the seed's budget is a millisecond).
+
+:class:`DiscoveryIndex` holds them in process. :class:`Discovery` keeps it fresh: every write
+this process makes is noted once committed, and every ``discovery_refresh_seconds`` the
+instances written since the last look (by any process: the worker moving states, another API
+replica taking heartbeats) are read by their ``updated_at``."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from galapagos_core.kernel.loops import every
+from galapagos_model.enums import GpuInstanceStatus
+from galapagos_model.gpu import GpuInstance
+from galapagos_model.queries import gpu as gpu_queries
+
+log = logging.getLogger("galapagos.gpu")
 
 
 @dataclass(frozen=True)
@@ -49,3 +61,55 @@ class DiscoveryIndex:
         if not found:
             return []
         return sorted(found.values(), key=lambda e: (e.load, -e.heartbeat_at, e.instance_id))
+
+
+def endpoint_of(instance: GpuInstance) -> Endpoint | None:
+    """Where discovery sends callers of ``instance`` (None: it takes no requests now)."""
+    if instance.status != GpuInstanceStatus.READY or not instance.endpoint:
+        return None
+    beat = instance.last_heartbeat_at or instance.updated_at
+    return Endpoint(
+        str(instance.id),
+        instance.llm_model.model_id,
+        instance.endpoint,
+        instance.current_load,
+        beat.timestamp(),
+    )
+
+
+# Rows written in the same instant as the last one seen, or committed a little after a
+# later-stamped row, are read again: a window this wide is looked at twice.
+_OVERLAP = timedelta(seconds=2)
+
+
+class Discovery:
+    """The in-process index, and what keeps it fresh from the database."""
+
+    def __init__(self, refresh_seconds: float) -> None:
+        self.index = DiscoveryIndex()
+        self.refresh_seconds = refresh_seconds
+        self._seen: datetime | None = None
+
+    def note(self, instance: GpuInstance) -> None:
+        """``instance`` as this process just wrote it (called once its transaction commits)."""
+        endpoint = endpoint_of(instance)
+        if endpoint is None:
+            self.index.remove(str(instance.id))
+        else:
+            self.index.put(endpoint)
+
+    async def refresh(self) -> None:
+        """Read the instances written since the last refresh (every live one the first time)."""
+        since = None if self._seen is None else self._seen - _OVERLAP
+        for instance in await gpu_queries.changed_since(since):
+            self.note(instance)
+            if self._seen is None or instance.updated_at > self._seen:
+                self._seen = instance.updated_at
+        if self._seen is None:
+            self._seen = datetime.now().astimezone() - _OVERLAP
+
+    def instances(self, model_id: str) -> list[Endpoint]:
+        return self.index.instances(model_id)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await every(self.refresh_seconds, stop, self.refresh, name="gpu-discovery")

@@ -4,8 +4,13 @@ FAILED from any live state. Anything else is 409 ``INVALID_TRANSITION``."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
 from galapagos_core.kernel.errors import Conflict
 from galapagos_model.enums import GpuInstanceStatus as S
+from galapagos_model.gpu import GpuInstance
+from galapagos_model.queries import gpu as gpu_queries
 
 LIVE = frozenset({S.PROVISIONING, S.BOOTING, S.READY, S.RECOVERING, S.DRAINING})
 MOVES: dict[S, frozenset[S]] = {
@@ -36,3 +41,13 @@ def check(current: S, wanted: S) -> None:
     """Raise 409 INVALID_TRANSITION unless ``current`` may become ``wanted``."""
     if not allowed(current, wanted):
         raise invalid_transition(current, wanted)
+
+
+async def move(instance: GpuInstance, wanted: S, message: str, **fields: Any) -> None:
+    """Take ``instance`` (its row locked by the caller) to ``wanted`` with ``fields``, and
+    record why as its event; 409 INVALID_TRANSITION when it may not go there."""
+    check(instance.status, wanted)
+    if wanted == S.TERMINATED or wanted == S.FAILED:
+        fields.setdefault("terminated_at", datetime.now(UTC))
+    await gpu_queries.update_instance(instance, status=wanted, status_message=message, **fields)
+    await gpu_queries.add_event(instance, wanted, message)

@@ -174,6 +174,21 @@ class LlmSettings(BaseModel):
     cooldown_seconds: float = Field(5, gt=0)
 
 
+class GpuSettings(BaseModel):
+    """GPU instances: how they are placed, watched and drained, and where discovery lives."""
+
+    # Total VRAM must hold the model's weights and this much more (the KV cache).
+    headroom: float = Field(0.2, ge=0, le=10)
+    # A READY instance whose last heartbeat is older than this is RECOVERING until one comes.
+    heartbeat_timeout_seconds: float = Field(30, gt=0)
+    # A draining instance is terminated once nothing is in flight, or after this.
+    drain_timeout_seconds: float = Field(300, ge=0)
+    # How often discovery reads the instances that changed (without Redis).
+    discovery_refresh_seconds: float = Field(0.5, gt=0)
+    # Set (redis://host:port/db) when several API replicas share discovery.
+    redis_url: str | None = None
+
+
 class ReconcileSettings(BaseModel):
     interval_seconds: float = Field(2.0, gt=0)
     # An environment's pass is stopped after this; its lease is renewed while the pass runs,
@@ -204,6 +219,7 @@ class Settings(BaseSettings):
     reconcile: ReconcileSettings = ReconcileSettings()
     traffic: TrafficSettings = TrafficSettings()
     llm: LlmSettings = LlmSettings()
+    gpu: GpuSettings = GpuSettings()
 
     @property
     def package_dir(self) -> Path:

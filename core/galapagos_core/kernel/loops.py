@@ -4,13 +4,15 @@ wake-up that intents recorded in the same process ring, and a stop."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import random
 import socket
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 log = logging.getLogger("galapagos.loops")
 
@@ -66,3 +68,17 @@ async def every(
         except Exception:
             log.exception("%s: pass failed", name)
         await wakeup.pause(interval * random.uniform(0.8, 1.2), stop)
+
+
+@contextlib.asynccontextmanager
+async def background(
+    loop: Callable[[asyncio.Event], Coroutine[Any, Any, None]],
+) -> AsyncIterator[None]:
+    """Run ``loop(stop)`` as a task for the duration of the block, then stop it and wait."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(loop(stop))
+    try:
+        yield
+    finally:
+        stop.set()
+        await task

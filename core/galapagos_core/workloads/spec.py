@@ -18,6 +18,20 @@ from galapagos_model.catalog import Environment
 from galapagos_model.enums import ArtifactKind, NodeCapacityType, WorkloadState
 
 
+class LlmEngine(BaseModel):
+    """What a GPU instance runs: a model served by an engine on the GPUs of one node pool."""
+
+    model_name: str  # the name callers send (the catalog's model id)
+    model_source: str  # where the weights come from (a Hugging Face id)
+    engine: str = "vllm"  # or "standin": a small CPU stand-in that answers like one (tests)
+    engine_args: dict[str, Any] = {}
+    accelerator: str  # the GPU model ("A10G", "H100")
+    gpu_count: int
+    # The instance type's node pool.
+    node_selector: dict[str, str] = {}
+    tolerations: list[dict[str, Any]] = []
+
+
 class WorkloadSpec(BaseModel):
     name: str  # the object's name on the backend (galapagos_core.kernel.naming)
     project: str
@@ -60,6 +74,8 @@ class WorkloadSpec(BaseModel):
     # An environment's LLM router (galapagos_runtime.llm_router): its configuration, API keys
     # opened. Never stored: made afresh on every reconcile pass.
     llm_routing: dict[str, Any] | None = None
+    # A GPU instance (galapagos_core.gpu.reconcile). Never stored: made on every pass.
+    llm: LlmEngine | None = None
     _opened_env: dict[str, str] | None = PrivateAttr(default=None)
 
     def with_opened_env(self, values: dict[str, str]) -> WorkloadSpec:

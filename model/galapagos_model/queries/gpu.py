@@ -1,10 +1,22 @@
-"""The GPU catalog: imports (upserts by natural key) and reads."""
+"""The GPU catalog (imports upsert by natural key) and GPU instances."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
+from uuid import UUID
 
-from galapagos_model.gpu import InstanceAvailability, InstanceType, LlmModel, Provider, Region, Zone
+from galapagos_model.enums import GpuInstanceStatus, ProviderKind
+from galapagos_model.gpu import (
+    GpuInstance,
+    GpuInstanceEvent,
+    InstanceAvailability,
+    InstanceType,
+    LlmModel,
+    Provider,
+    Region,
+    Zone,
+)
 from galapagos_model.queries.paging import Page, PageRequest, paginate
 
 
@@ -55,9 +67,17 @@ async def instance_types(request: PageRequest, provider: str | None = None) -> P
     return await paginate(query, request)
 
 
-async def offers() -> list[InstanceAvailability]:
-    """Every (type, zone) offer, with its type and zone."""
-    return list(await InstanceAvailability.all().select_related("instance_type", "zone"))
+async def offers(
+    kind: ProviderKind | None = None, provider: str | None = None
+) -> list[InstanceAvailability]:
+    """Every (type, zone) offer (of providers of ``kind``, of ``provider``), with its type
+    and zone."""
+    query = InstanceAvailability.all().select_related("instance_type", "zone")
+    if kind is not None:
+        query = query.filter(instance_type__provider__kind=kind)
+    if provider is not None:
+        query = query.filter(instance_type__provider__name=provider)
+    return list(await query)
 
 
 async def llm_models(request: PageRequest) -> Page[LlmModel]:
@@ -70,3 +90,69 @@ async def llm_model(model_id: str) -> LlmModel | None:
 
 async def create_llm_model(**fields: Any) -> LlmModel:
     return await LlmModel.create(**fields)
+
+
+_RELATED = ("project", "llm_model", "instance_type", "zone", "environment")
+ENDED = (GpuInstanceStatus.TERMINATED, GpuInstanceStatus.FAILED)
+
+
+async def create_instance(**fields: Any) -> GpuInstance:
+    return await GpuInstance.create(**fields)
+
+
+async def instance(instance_id: UUID, *, lock: bool = False) -> GpuInstance | None:
+    query = GpuInstance.filter(id=instance_id).select_related(*_RELATED)
+    if lock:
+        query = query.select_for_update()
+    return await query.first()
+
+
+async def instances_visible_to(
+    user_id: UUID | None,
+    request: PageRequest,
+    *,
+    project: str | None = None,
+    model_id: str | None = None,
+    status: GpuInstanceStatus | None = None,
+) -> Page[GpuInstance]:
+    """Instances in projects ``user_id`` belongs to (all when None), newest first."""
+    query = (
+        GpuInstance.all()
+        if user_id is None
+        else GpuInstance.filter(project__members__user_id=user_id)
+    )
+    if project is not None:
+        query = query.filter(project__name=project)
+    if model_id is not None:
+        query = query.filter(llm_model__model_id=model_id)
+    if status is not None:
+        query = query.filter(status=status)
+    return await paginate(query.select_related(*_RELATED).order_by("-created_at", "-id"), request)
+
+
+async def live_in(environment_id: UUID) -> list[GpuInstance]:
+    """The environment's instances not yet ended, oldest first."""
+    query = GpuInstance.filter(environment_id=environment_id).exclude(status__in=ENDED)
+    return list(await query.select_related(*_RELATED).order_by("created_at"))
+
+
+async def changed_since(moment: datetime | None) -> list[GpuInstance]:
+    """Instances written at or after ``moment`` (every one when None), with their model."""
+    query = GpuInstance.all() if moment is None else GpuInstance.filter(updated_at__gte=moment)
+    if moment is None:
+        query = query.exclude(status__in=ENDED)
+    return list(await query.select_related("llm_model").order_by("updated_at"))
+
+
+async def update_instance(instance: GpuInstance, **fields: Any) -> None:
+    for name, value in fields.items():
+        setattr(instance, name, value)
+    await instance.save(update_fields=[*fields, "updated_at"])
+
+
+async def add_event(instance: GpuInstance, status: GpuInstanceStatus, message: str) -> None:
+    await GpuInstanceEvent.create(instance=instance, status=status, message=message)
+
+
+async def events_of(instance_id: UUID) -> list[GpuInstanceEvent]:
+    return list(await GpuInstanceEvent.filter(instance_id=instance_id).order_by("created_at"))

@@ -51,9 +51,16 @@ def node_selector(environment: Environment, spec: WorkloadSpec) -> dict[str, str
     """Pods land on the capacity asked for: on-demand means on-demand, never spot."""
     key = str(environment.env_configs.get("capacity_label") or "karpenter.sh/capacity-type")
     selector = {key: spec.node_capacity.value}
-    if spec.gpu_type:
+    if spec.llm is not None:  # a GPU instance: its instance type's node pool
+        selector.update(spec.llm.node_selector)
+    elif spec.gpu_type:
         selector["nvidia.com/gpu.product"] = spec.gpu_type
     return selector
+
+
+def tolerations(spec: WorkloadSpec) -> list[dict[str, Any]]:
+    """What lets pods onto a GPU instance's node pool (its taints)."""
+    return list(spec.llm.tolerations) if spec.llm is not None else []
 
 
 def resources(spec: WorkloadSpec) -> dict[str, Any]:

@@ -18,13 +18,32 @@ from galapagos_core.workloads.backends.custom_resources import (
     node_selector,
     resources,
     status_is_current,
+    tolerations,
 )
 from galapagos_core.workloads.backends.http_route import render_route, route_status
-from galapagos_core.workloads.spec import Observed, WorkloadSpec
+from galapagos_core.workloads.spec import LlmEngine, Observed, WorkloadSpec
 from galapagos_model.catalog import Environment
 from galapagos_model.enums import ArtifactKind, WorkloadState
 
 MODES = {"standard": "Standard", "knative": "Knative"}
+
+
+def huggingface_args(llm: LlmEngine) -> list[str]:
+    """The Hugging Face serving runtime's arguments: the model, the vLLM backend across the
+    instance's GPUs, then the engine's own (``max_model_len`` → ``--max-model-len``)."""
+    args = [
+        f"--model_name={llm.model_name}",
+        f"--model_id={llm.model_source}",
+        "--backend=vllm",
+        f"--tensor-parallel-size={llm.gpu_count}",
+    ]
+    for key, value in sorted(llm.engine_args.items()):
+        flag = "--" + key.replace("_", "-")
+        if value is True:
+            args.append(flag)
+        elif value is not False and value is not None:
+            args.append(f"{flag}={value}")
+    return args
 
 
 class KServeBackend(CustomResourceBackend):
@@ -54,7 +73,14 @@ class KServeBackend(CustomResourceBackend):
             predictor["scaleMetric"] = "concurrency"
             predictor["scaleTarget"] = spec.autoscaling_target
         env = [{"name": k, "value": v} for k, v in sorted(spec.environment_values.items())]
-        if spec.artifact_kind == ArtifactKind.IMAGE:
+        if spec.llm is not None:
+            predictor["tolerations"] = tolerations(spec)
+            predictor["model"] = {
+                "modelFormat": {"name": "huggingface"},
+                "args": huggingface_args(spec.llm),
+                "resources": resources(spec),
+            }
+        elif spec.artifact_kind == ArtifactKind.IMAGE:
             container: dict[str, Any] = {
                 "name": "kserve-container",
                 "image": spec.image_url,

@@ -32,6 +32,7 @@ from galapagos_core.workloads.backends.custom_resources import (
     node_selector,
     resources,
     status_is_current,
+    tolerations,
 )
 from galapagos_core.workloads.backends.ray import MARKER, ROUTER_IMPORT_PATH
 from galapagos_core.workloads.backends.ray import render as render_application
@@ -126,21 +127,22 @@ class KubeRayBackend(CustomResourceBackend):
     def _cluster(self, environment: Environment, spec: WorkloadSpec) -> dict[str, Any]:
         """The Ray cluster for ``spec``'s infra config (its worker group counted by the
         caller)."""
-        image = str(
-            environment.env_configs.get("ray_image") or f"rayproject/ray:{RAY_VERSION}-py311"
-        )
-        worker = {
-            "groupName": "workers",
-            "rayStartParams": {},
-            "template": {
-                "spec": {
-                    "nodeSelector": node_selector(environment, spec),
-                    "containers": [
-                        {"name": "ray-worker", "image": image, "resources": resources(spec)}
-                    ],
-                }
-            },
+        if spec.llm is None:
+            image = str(
+                environment.env_configs.get("ray_image") or f"rayproject/ray:{RAY_VERSION}-py311"
+            )
+        else:  # Ray Serve LLM: Ray with vLLM
+            image = str(
+                environment.env_configs.get("ray_llm_image")
+                or f"rayproject/ray-llm:{RAY_VERSION}-py311-cu128"
+            )
+        pod: dict[str, Any] = {
+            "nodeSelector": node_selector(environment, spec),
+            "containers": [{"name": "ray-worker", "image": image, "resources": resources(spec)}],
         }
+        if spec.llm is not None:
+            pod["tolerations"] = tolerations(spec)
+        worker = {"groupName": "workers", "rayStartParams": {}, "template": {"spec": pod}}
         head = {
             "rayStartParams": {"dashboard-host": "0.0.0.0", "num-cpus": "0"},
             "template": {

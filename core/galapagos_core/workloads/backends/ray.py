@@ -24,6 +24,9 @@ VARIANT_LABEL = "galapagos.io/variant"
 RUNTIME_IMPORT_PATH = "galapagos_runtime.apps:build_app"
 ROUTER_IMPORT_PATH = "galapagos_runtime.router:build_router"
 LLM_ROUTER_IMPORT_PATH = "galapagos_runtime.llm_router:build_llm_router"
+GPU_INSTANCE_IMPORT_PATH = "galapagos_runtime.gpu_instance:build_gpu_instance"
+# Ray's names for GPU models, where the catalog's differ.
+RAY_ACCELERATORS = {"A100-40GB": "A100-40G", "A100-80GB": "A100-80G"}
 _STATES = {
     "RUNNING": WorkloadState.READY,
     "DEPLOYING": WorkloadState.DEPLOYING,
@@ -78,6 +81,8 @@ def render(
     runtime_env: dict[str, Any] = {"py_modules": [links.url(runtime_sha256)]}
     if spec.routing is not None or spec.llm_routing is not None:
         return _router(spec, marker, runtime_env, default_cpus)
+    if spec.llm is not None:
+        return _gpu_instance(spec, marker, runtime_env)
     args: dict[str, Any] = {
         MARKER: marker,
         "name": spec.serve,
@@ -137,6 +142,37 @@ def _router(
         "args": {MARKER: {**marker, "health_path": None}, **args},
         "runtime_env": {**runtime_env, "env_vars": ROUTER_ENV},
         "deployments": [router],
+    }
+
+
+def _gpu_instance(
+    spec: WorkloadSpec, marker: dict[str, Any], runtime_env: dict[str, Any]
+) -> dict[str, Any]:
+    """A GPU instance: Ray Serve LLM's ``LLMConfig`` for its model on its GPUs."""
+    llm = spec.llm
+    assert llm is not None
+    config = {
+        "model_loading_config": {"model_id": llm.model_name, "model_source": llm.model_source},
+        "accelerator_type": RAY_ACCELERATORS.get(llm.accelerator, llm.accelerator),
+        "engine_kwargs": {**llm.engine_args, "tensor_parallel_size": llm.gpu_count},
+        "deployment_config": {
+            "autoscaling_config": {
+                "min_replicas": spec.min_replicas,
+                "max_replicas": spec.max_replicas,
+            }
+        },
+    }
+    return {
+        "name": spec.name,
+        "route_prefix": spec.route_prefix,
+        "import_path": GPU_INSTANCE_IMPORT_PATH,
+        "args": {
+            MARKER: {**marker, "health_path": None},
+            "engine": llm.engine,
+            "cpus": spec.cpus,
+            "llm_config": config,
+        },
+        "runtime_env": runtime_env,
     }
 
 
