@@ -78,6 +78,9 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
             "agent_port": _free_port(),
             "metrics_port": _free_port(),
             "num_cpus": 2,
+            # One L4 declared (none is there): GPU instances run the CPU stand-in engine on it.
+            "num_gpus": 1,
+            "resources": {"accelerator_type:L4": 1},
         },
         "reconcile": {"interval_seconds": 0.3, "health_timeout_seconds": 5},
         "llm": {"router_replicas": 1, "cooldown_seconds": 2},
@@ -151,6 +154,7 @@ async def _delete_all_rows() -> None:
 async def _clean_database(server: tuple[str, _StatefulApp]) -> AsyncIterator[None]:
     yield
     await _delete_all_rows()
+    server[1].state["services"].discovery.forget()
 
 
 @pytest.fixture

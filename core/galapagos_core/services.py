@@ -32,7 +32,7 @@ from galapagos_core.traffic.metrics import RouterMetrics
 from galapagos_core.traffic.service import TrafficService
 from galapagos_core.virtual_models.routing import LlmFigures
 from galapagos_core.virtual_models.service import VirtualModelService
-from galapagos_core.workloads.backends.local_ray import LocalRay
+from galapagos_core.workloads.backends.local_ray import LocalRay, local_gpus
 from galapagos_core.workloads.backends.ray import RayEndpoint
 from galapagos_model.catalog import Environment
 
@@ -107,7 +107,9 @@ class Services:
                 settings.reconcile.wait_timeout_seconds,
             ),
             gpu_catalog=CatalogService(),
-            gpu_instances=GpuInstanceService(settings.gpu, discovery, wakeups.reconcile),
+            gpu_instances=GpuInstanceService(
+                settings.gpu, discovery, wakeups.reconcile, local_gpus(settings.ray)
+            ),
             discovery=discovery,
             audit=AuditService(),
             http=http,

@@ -160,7 +160,7 @@ class GpuInstance(Entity):
 
     class Meta:
         table = "gpu_instances"
-        indexes = (("environment", "status"), ("updated_at",))
+        indexes = (("environment_id", "status"), ("updated_at",))
 
 
 class GpuInstanceEvent(Entity):

@@ -11,13 +11,21 @@ import httpx
 import pytest
 
 from galapagos_core.gpu import lifecycle
-from galapagos_core.gpu.catalog import import_catalog
+from galapagos_core.gpu.catalog import CatalogFile, import_catalog
+from galapagos_core.gpu.discovery import Discovery
+from galapagos_core.gpu.instances import GpuInstanceService
+from galapagos_core.gpu.specs import GpuInstanceCreate
+from galapagos_core.kernel.actor import Actor
+from galapagos_core.kernel.config import Settings
+from galapagos_core.kernel.errors import InvalidInput
+from galapagos_core.kernel.loops import Wakeup
 from galapagos_core.services import Services
 from galapagos_model.catalog import Environment
 from galapagos_model.enums import EnvironmentBackend, GpuInstanceStatus, ProjectRole
 from galapagos_model.gpu import GpuInstance, LlmModel
 from tests.factories import Factory, bearer
 from tests.gpu.test_catalog import sample
+from tests.gpu.test_instances_ray import CATALOG as RAY_CATALOG
 
 BASE = "/api/v1/gpu-instances"
 MISTRAL = "mistralai/Mistral-7B-Instruct-v0.3"
@@ -226,3 +234,18 @@ async def test_a_preempted_spot_instance_is_replaced_as_its_policy_says(
         f"{first.name} (g6.xlarge in us-east-1a, on_demand)"
     )
     assert await GpuInstance.all().count() == 4
+
+
+@pytest.mark.usefixtures("catalog")
+async def test_a_local_ray_without_gpus_refuses(settings: Settings) -> None:
+    await Environment.create(name="local", ray_address="local")
+    await import_catalog(CatalogFile.model_validate(RAY_CATALOG))
+    body = GpuInstanceCreate(model_id=MISTRAL, project="llm", env="local")
+    without = GpuInstanceService(settings.gpu, Discovery(1), Wakeup(), local_gpus=0)
+    with pytest.raises(InvalidInput) as refused:
+        await without.create(Actor.system("test"), body)
+    assert refused.value.code == "ENVIRONMENT_HAS_NO_GPUS"
+    assert "GALAPAGOS_RAY__NUM_GPUS" in str(refused.value)
+    with_one = GpuInstanceService(settings.gpu, Discovery(1), Wakeup(), local_gpus=1)
+    placed = await with_one.create(Actor.system("test"), body)
+    assert (placed.instance_type.name, placed.backend) == ("l4-node", "ray")

@@ -111,5 +111,11 @@ class Discovery:
     def instances(self, model_id: str) -> list[Endpoint]:
         return self.index.instances(model_id)
 
+    def forget(self) -> None:
+        """Drop what is known: the next refresh reads every live instance afresh (after the
+        database was restored, or emptied)."""
+        self.index = DiscoveryIndex()
+        self._seen = None
+
     async def run(self, stop: asyncio.Event) -> None:
         await every(self.refresh_seconds, stop, self.refresh, name="gpu-discovery")

@@ -50,3 +50,12 @@ def nothing_fits(model_id: str, need_gb: int, largest: Offer | None, policy: str
         largest_instance_type=largest.instance_type,
         largest_vram_gb=largest.vram_gb,
     )
+
+
+def no_gpus(env: str) -> InvalidInput:
+    return InvalidInput(
+        f"environment '{env}' has no GPUs: its local Ray head declares none (set "
+        "GALAPAGOS_RAY__NUM_GPUS where the machine has them)",
+        code="ENVIRONMENT_HAS_NO_GPUS",
+        env=env,
+    )

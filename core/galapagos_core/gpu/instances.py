@@ -90,10 +90,13 @@ def _now() -> datetime:
 
 
 class GpuInstanceService:
-    def __init__(self, settings: GpuSettings, discovery: Discovery, reconcile: Wakeup) -> None:
+    def __init__(
+        self, settings: GpuSettings, discovery: Discovery, reconcile: Wakeup, local_gpus: float
+    ) -> None:
         self.settings = settings
         self.discovery = discovery
         self.reconcile = reconcile
+        self.local_gpus = local_gpus  # what the local Ray head has
 
     # -- placement -----------------------------------------------------------------------
 
@@ -136,6 +139,8 @@ class GpuInstanceService:
         if not model.is_active:
             raise errors.model_inactive(spec.model_id)
         environment = await environment_named(spec.env)
+        if environment.ray_address == "local" and not self.local_gpus:
+            raise errors.no_gpus(environment.name)
         return await self._plan(model, project, environment, spec.capacity)
 
     async def _start(

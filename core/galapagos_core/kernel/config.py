@@ -143,6 +143,10 @@ class RaySettings(BaseModel):
     # Where the head serves its metrics (Prometheus format; the traffic routers' included).
     metrics_port: int = Field(8267, ge=1, le=65535)
     num_cpus: float | None = Field(None, gt=0)
+    # GPUs the head declares (Ray counts them itself when unset), and custom resources, e.g.
+    # {"accelerator_type:L4": 1} for the GPU model GPU instances ask for.
+    num_gpus: float | None = Field(None, ge=0)
+    resources: dict[str, float] = {}
     object_store_mb: int = Field(256, ge=64)
     start_timeout_seconds: float = Field(120, gt=0)
     replica_cpus: float = Field(0.1, gt=0)  # per replica when an infra config asks for none

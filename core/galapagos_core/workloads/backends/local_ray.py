@@ -28,6 +28,20 @@ from galapagos_core.workloads.backends.ray import RayEndpoint
 from galapagos_core.workloads.spec import BackendError
 
 log = logging.getLogger("galapagos.ray")
+
+
+def local_gpus(settings: RaySettings) -> float:
+    """The GPUs the local head has: as declared, else those the NVIDIA driver lists (where
+    Ray looks too)."""
+    if settings.num_gpus is not None:
+        return settings.num_gpus
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None:
+        return float(len([d for d in visible.split(",") if d.strip()]))
+    driver = Path("/proc/driver/nvidia/gpus")
+    return float(len(list(driver.iterdir()))) if driver.is_dir() else 0.0
+
+
 # Each port, the setting that names it.
 _PORTS = ("gcs_port", "dashboard_port", "serve_port", "client_port", "agent_port", "metrics_port")
 
@@ -182,6 +196,10 @@ class LocalRay:
         ]
         if s.num_cpus is not None:
             command.append(f"--num-cpus={s.num_cpus:g}")
+        if s.num_gpus is not None:
+            command.append(f"--num-gpus={s.num_gpus:g}")
+        if s.resources:
+            command.append(f"--resources={json.dumps(s.resources)}")
         env = {
             **os.environ,
             "RAY_AUTH_MODE": "token",
