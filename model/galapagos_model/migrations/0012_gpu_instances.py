@@ -144,7 +144,10 @@ class Migration(migrations.Migration):
             options={
                 "table": "gpu_instances",
                 "app": "models",
-                "indexes": [Index(fields=["environment_id", "status"]), Index(fields=["updated_at"])],
+                "indexes": [
+                    Index(fields=["environment_id", "status"]),
+                    Index(fields=["updated_at"]),
+                ],
                 "pk_attr": "id",
                 "table_description": "A model served on GPUs of one instance type in one zone, run on an environment (a",
             },
