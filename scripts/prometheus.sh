@@ -83,20 +83,10 @@ start() {
 }
 
 stop() {
-  local pid i
+  local pid
   pid=$(running_pid || true)
   if [[ -z $pid ]]; then log "not running ($DIR)"; rm -f "$PIDFILE"; return 0; fi
-  log "stopping pid $pid"
-  kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < 20; i++)); do
-    kill -0 "$pid" 2>/dev/null || { rm -f "$PIDFILE"; log "stopped"; return 0; }
-    sleep 0.5
-  done
-  log "still alive after 10 s, sending SIGKILL"; kill -KILL "$pid" 2>/dev/null || true
-  for ((i = 0; i < 20; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
+  stop_pid "$pid"
   rm -f "$PIDFILE"
 }
 

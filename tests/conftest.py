@@ -154,7 +154,7 @@ async def _delete_all_rows() -> None:
 async def _clean_database(server: tuple[str, _StatefulApp]) -> AsyncIterator[None]:
     yield
     await _delete_all_rows()
-    server[1].state["services"].discovery.forget()
+    await server[1].state["services"].discovery.forget()
 
 
 @pytest.fixture

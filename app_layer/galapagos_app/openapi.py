@@ -22,6 +22,7 @@ _ERROR_TEXT = {
     409: "conflict",
     413: "the request body is larger than the limit",
     415: "the request body is not JSON",
+    503: "a service the answer needs does not answer now; try again",
     422: "invalid request (field paths in error.params.errors)",
     502: "a service the platform reads from (Prometheus, a backend) failed",
 }

@@ -17,8 +17,9 @@ from galapagos_core.deployments.env_secrets import EnvSecrets
 from galapagos_core.deployments.one_click import ModelDeployService
 from galapagos_core.deployments.reads import DeploymentReads
 from galapagos_core.gpu.catalog import CatalogService
-from galapagos_core.gpu.discovery import Discovery
+from galapagos_core.gpu.discovery import Discovery, MemoryStore
 from galapagos_core.gpu.instances import GpuInstanceService
+from galapagos_core.gpu.redis_store import RedisStore
 from galapagos_core.identity.service import IdentityService
 from galapagos_core.infra.service import InfraConfigService, ScalingService
 from galapagos_core.kernel.audit import AuditService
@@ -80,7 +81,8 @@ class Services:
         )
         http = HttpClient(timeout=5, retries=0)
         metrics_endpoint = _metrics_endpoint(settings, http)
-        discovery = Discovery(settings.gpu.discovery_refresh_seconds)
+        store = RedisStore(settings.gpu.redis_url) if settings.gpu.redis_url else MemoryStore()
+        discovery = Discovery(store, settings.gpu.discovery_refresh_seconds)
         return cls(
             settings=settings,
             secrets=secrets,
@@ -117,6 +119,7 @@ class Services:
 
     async def close(self) -> None:
         await self.http.close()
+        await self.discovery.close()
 
 
 def _metrics_endpoint(

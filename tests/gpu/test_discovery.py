@@ -1,35 +1,53 @@
-"""The discovery index: READY instances by model, least loaded first; an instance that leaves
-READY, or moves to another model, is gone from where it was."""
+"""Discovery's in-process store: READY instances by model, least loaded first; an instance
+that leaves READY, or moves to another model, is gone from where it was; older news about an
+instance never replaces newer."""
 
 from __future__ import annotations
 
-from galapagos_core.gpu.discovery import DiscoveryIndex, Endpoint
+from galapagos_core.gpu.discovery import Endpoint, MemoryStore
 
 
-def _at(instance: str, model: str, load: float, heartbeat: float = 0.0) -> Endpoint:
-    return Endpoint(instance, model, f"http://{instance}:8000/v1", load, heartbeat)
+def _at(
+    instance: str,
+    model: str,
+    load: float,
+    version: int,
+    *,
+    beat: float = 0.0,
+    status: str = "READY",
+) -> Endpoint:
+    return Endpoint(instance, model, f"http://{instance}:8000/v1", load, beat, version, status)
 
 
-def test_least_loaded_first_and_updates_replace() -> None:
-    index = DiscoveryIndex()
+def _ids(store: MemoryStore, model: str) -> list[str]:
+    return [e.instance_id for e in store.get(model)]
+
+
+def test_least_loaded_first_and_newer_news_replaces() -> None:
+    store = MemoryStore()
     for instance, load in (("a", 3), ("b", 1), ("c", 2)):
-        index.put(_at(instance, "llama", load))
-    index.put(_at("d", "mistral", 0))
-    assert [e.instance_id for e in index.instances("llama")] == ["b", "c", "a"]
-    index.put(_at("b", "llama", 9))  # a heartbeat with a new load
-    assert [e.instance_id for e in index.instances("llama")] == ["c", "a", "b"]
-    index.put(_at("a", "llama", 2, heartbeat=5.0))  # same load: the fresher heartbeat first
-    assert [e.instance_id for e in index.instances("llama")] == ["a", "c", "b"]
-    assert index.instances("unknown") == []
+        store.put(_at(instance, "llama", load, 1))
+    store.put(_at("d", "mistral", 0, 1))
+    assert _ids(store, "llama") == ["b", "c", "a"]
+    store.put(_at("b", "llama", 9, 2))  # a heartbeat with a new load
+    assert _ids(store, "llama") == ["c", "a", "b"]
+    store.put(_at("a", "llama", 2, 2, beat=5.0))  # same load: the fresher heartbeat first
+    assert _ids(store, "llama") == ["a", "c", "b"]
+    store.put(_at("b", "llama", 0, 1))  # read before the heartbeat, told after it
+    assert _ids(store, "llama") == ["a", "c", "b"]
+    assert store.get("unknown") == []
 
 
 def test_leaving_ready_or_changing_model_removes_it() -> None:
-    index = DiscoveryIndex()
-    index.put(_at("a", "llama", 0))
-    index.put(_at("b", "llama", 0))
-    index.remove("a")
-    index.remove("a")  # twice is fine
-    assert [e.instance_id for e in index.instances("llama")] == ["b"]
-    index.put(_at("b", "mistral", 0))
-    assert index.instances("llama") == []
-    assert [e.instance_id for e in index.instances("mistral")] == ["b"]
+    store = MemoryStore()
+    store.put(_at("a", "llama", 0, 1))
+    store.put(_at("b", "llama", 0, 1))
+    store.put(_at("a", "llama", 0, 2, status="DRAINING"))
+    store.put(_at("a", "llama", 0, 1))  # the older READY comes too late
+    assert _ids(store, "llama") == ["b"]
+    store.put(_at("b", "mistral", 0, 2))
+    assert store.get("llama") == []
+    assert _ids(store, "mistral") == ["b"]
+    unreachable = Endpoint("c", "llama", "", 0, 0.0, 1, "READY")  # READY with no URL yet
+    store.put(unreachable)
+    assert _ids(store, "llama") == []

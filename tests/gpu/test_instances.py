@@ -12,7 +12,7 @@ import pytest
 
 from galapagos_core.gpu import lifecycle
 from galapagos_core.gpu.catalog import CatalogFile, import_catalog
-from galapagos_core.gpu.discovery import Discovery
+from galapagos_core.gpu.discovery import Discovery, MemoryStore
 from galapagos_core.gpu.instances import GpuInstanceService
 from galapagos_core.gpu.specs import GpuInstanceCreate
 from galapagos_core.kernel.actor import Actor
@@ -241,11 +241,11 @@ async def test_a_local_ray_without_gpus_refuses(settings: Settings) -> None:
     await Environment.create(name="local", ray_address="local")
     await import_catalog(CatalogFile.model_validate(RAY_CATALOG))
     body = GpuInstanceCreate(model_id=MISTRAL, project="llm", env="local")
-    without = GpuInstanceService(settings.gpu, Discovery(1), Wakeup(), local_gpus=0)
+    without = GpuInstanceService(settings.gpu, Discovery(MemoryStore(), 1), Wakeup(), local_gpus=0)
     with pytest.raises(InvalidInput) as refused:
         await without.create(Actor.system("test"), body)
     assert refused.value.code == "ENVIRONMENT_HAS_NO_GPUS"
     assert "GALAPAGOS_RAY__NUM_GPUS" in str(refused.value)
-    with_one = GpuInstanceService(settings.gpu, Discovery(1), Wakeup(), local_gpus=1)
+    with_one = GpuInstanceService(settings.gpu, Discovery(MemoryStore(), 1), Wakeup(), local_gpus=1)
     placed = await with_one.create(Actor.system("test"), body)
     assert (placed.instance_type.name, placed.backend) == ("l4-node", "ray")

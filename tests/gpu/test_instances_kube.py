@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import kmock
@@ -23,6 +24,14 @@ from tests.factories import Factory, bearer
 from tests.gpu.test_catalog import sample
 from tests.kube import crds, emulator
 from tests.kube.emulator import ISVC, NAMESPACE, RAYSERVICE, exists, set_status, stored
+from tests.virtual_models.test_ai_gateway import (
+    BACKENDS,
+    GATEWAY,
+    ROUTES,
+    SERVICE_BACKENDS,
+    TRAFFIC,
+)
+from tests.virtual_models.test_ai_gateway import BASE as VIRTUAL_MODELS
 
 BASE = "/api/v1/gpu-instances"
 MISTRAL = "mistralai/Mistral-7B-Instruct-v0.3"
@@ -73,7 +82,7 @@ async def test_gpu_instances_are_rendered_and_followed_to_ready(
     server: Any,
     factory: Factory,
 ) -> None:
-    emulator.prepare(kmock, ISVC, RAYSERVICE)
+    emulator.prepare(kmock, ISVC, RAYSERVICE, ROUTES, SERVICE_BACKENDS, BACKENDS, TRAFFIC)
     h = bearer(admin)
 
     async def call(method: str, path: str, body: Any = None) -> dict[str, Any]:
@@ -88,7 +97,9 @@ async def test_gpu_instances_are_rendered_and_followed_to_ready(
     await call("POST", "/api/v1/clusters", {"name": "kmock", "kubeconfig": kubeconfig})
     env = {"name": "gpu", "backend": backend, "cluster": "kmock"}
     await call(
-        "POST", "/api/v1/environment", {**env, "environment_configs": {"namespace": NAMESPACE}}
+        "POST",
+        "/api/v1/environment",
+        {**env, "environment_configs": {"namespace": NAMESPACE, "gateway": GATEWAY}},
     )
     small = await call("POST", BASE, {"model_id": MISTRAL, "project": "llm", "env": "gpu"})
     large = await call(
@@ -182,6 +193,27 @@ async def test_gpu_instances_are_rendered_and_followed_to_ready(
             assert shown["endpoint"] == (
                 f"http://{small['name']}-serve-svc.{NAMESPACE}.svc:8000/{small['name']}/v1"
             )
+        # A virtual model naming the catalog model is routed to its READY instance.
+        await call("POST", VIRTUAL_MODELS, {"name": "chat", "project": "llm"})
+        await call(
+            "POST", f"{VIRTUAL_MODELS}/chat/backends", {"kind": "model", "model_id": MISTRAL}
+        )
+        await call("POST", f"{VIRTUAL_MODELS}/chat/deploy", {"env": "gpu"})
+        await reconcile()
+        route = stored(kmock, ROUTES, "vm-llm-chat")
+        [ref] = route["spec"]["rules"][0]["backendRefs"]
+        assert (ref["weight"], ref["modelNameOverride"]) == (1, MISTRAL)
+        upstream = urlsplit(shown["endpoint"])
+        for obj in (route, stored(kmock, SERVICE_BACKENDS, ref["name"])):
+            crds.validate(obj)
+        assert stored(kmock, SERVICE_BACKENDS, ref["name"])["spec"]["schema"] == {
+            "name": "OpenAI",
+            "prefix": upstream.path,
+        }
+        assert stored(kmock, BACKENDS, ref["name"])["spec"]["endpoints"] == [
+            {"fqdn": {"hostname": upstream.hostname, "port": upstream.port or 80}}
+        ]
+
         services = server[1].state["services"]
         await services.discovery.refresh()
         found = await call("GET", f"/api/v1/discovery/models/{MISTRAL}/instances")
@@ -197,6 +229,8 @@ async def test_gpu_instances_are_rendered_and_followed_to_ready(
         assert found["instances"] == []
         await reconcile()  # still ready on the backend, but silent: stays RECOVERING
         assert await status_of(small) == "RECOVERING"
+        assert stored(kmock, ROUTES, "vm-llm-chat")["spec"]["rules"][0]["backendRefs"] == []
+        assert not exists(kmock, SERVICE_BACKENDS, ref["name"])
         await call("POST", f"{BASE}/{small['id']}/heartbeat", {"load": 2})
         assert await status_of(small) == "READY"
 

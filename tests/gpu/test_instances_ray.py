@@ -9,6 +9,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 import httpx
+import openai
 import pytest
 
 from galapagos_core.gpu.catalog import CatalogFile, import_catalog
@@ -107,6 +108,27 @@ async def test_a_gpu_instance_runs_on_a_ray_that_declares_gpus(
         return [i["url"] for i in found["instances"]] == [endpoint]
 
     await _until(discovered, 10)
+
+    # A virtual model naming the catalog model: the environment's LLM router sends its
+    # requests to the instance, under the model's id.
+    models = "/api/v1/virtual-models"
+    await _ok(await api.post(models, headers=h, json={"name": "chat", "project": "llm"}))
+    backend = {"kind": "model", "model_id": MODEL}
+    await _ok(await api.post(f"{models}/chat/backends", headers=h, json=backend))
+    placed = await _ok(
+        await api.post(
+            f"{models}/chat/deploy", headers=h, params={"wait": "true"}, json={"env": "local"}
+        )
+    )
+    assert placed["state"] == "READY", placed
+    async with openai.AsyncOpenAI(
+        base_url=placed["endpoint"], api_key=admin, max_retries=0
+    ) as client:
+        chat = await client.chat.completions.create(
+            model="chat", messages=[{"role": "user", "content": "hi"}]
+        )
+    assert chat.choices[0].message.content == f"{MODEL} (stand-in engine)"
+    await _ok(await api.post(f"{models}/chat/undeploy", headers=h, json={"env": "local"}))
 
     await _ok(await api.delete(path, headers=h))
 

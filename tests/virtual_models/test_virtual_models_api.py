@@ -16,6 +16,7 @@ from galapagos_core.kernel.secrets import SecretBox, SecretError
 from galapagos_core.virtual_models.service import api_key_context
 from galapagos_model.audit import AuditLog
 from galapagos_model.enums import ProjectRole
+from galapagos_model.queries import gpu as gpu_queries
 from galapagos_model.virtual_models import VirtualModelBackend
 from tests.factories import Factory, bearer
 
@@ -106,6 +107,9 @@ async def test_projects_and_roles_decide_who_sees_and_changes_what(
 
 async def test_backends_each_rule_with_its_code(api: httpx.AsyncClient, editor: str) -> None:
     await _model(api, editor)
+    await gpu_queries.create_llm_model(
+        name="Llama 3 8B", model_id="llama-3-8b", required_vram_gb=16, context_length=8192
+    )
     path = f"{BASE}/chat-default/backends"
     external = {"kind": "external", "base_url": "https://api.example.com/v1", "api_key": KEY}
     cases: list[tuple[dict[str, Any], int, str]] = [
@@ -116,6 +120,7 @@ async def test_backends_each_rule_with_its_code(api: httpx.AsyncClient, editor: 
         ({"kind": "external"}, 422, "VALIDATION_ERROR"),  # no base_url
         ({"kind": "serve", "serve": "chat-llm", "api_key": KEY}, 422, "VALIDATION_ERROR"),
         ({"kind": "serve", "serve": "nope"}, 404, "SERVE_NOT_FOUND"),
+        ({"kind": "model", "model_id": "nope"}, 404, "LLM_MODEL_NOT_FOUND"),
     ]
     for body, status, code in cases:
         response = await _call(api, editor, "POST", path, body)

@@ -223,12 +223,13 @@ async def gpu_instance_heartbeat(call: Call[Heartbeat, Any]) -> GpuInstanceRead:
 
 @router.get(
     "/api/v1/discovery/models/{model_id:path}/instances",
-    summary="The READY instances of a model, least loaded first (read from memory)",
+    summary="The READY instances of a model, least loaded first (read from memory, or Redis)",
     response=ModelInstancesRead,
+    errors=(503,),
 )
 async def discover_instances(call: Call[NoBody, Any]) -> ModelInstancesRead:
     model_id = call.path["model_id"]
-    found = call.services.discovery.instances(model_id)
+    found = await call.services.discovery.instances(model_id)
     return ModelInstancesRead(
         model_id=model_id,
         instances=[

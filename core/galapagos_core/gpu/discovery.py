@@ -1,10 +1,14 @@
 """Discovery: which READY instances serve a model, least loaded first, answered without
 touching the SQL database (the seed's budget is a millisecond).
 
-:class:`DiscoveryIndex` holds them in process. :class:`Discovery` keeps it fresh: every write
-this process makes is noted once committed, and every ``discovery_refresh_seconds`` the
-instances written since the last look (by any process: the worker moving states, another API
-replica taking heartbeats) are read by their ``updated_at``."""
+What discovery knows lives in a store: this process's memory (:class:`MemoryStore`), or Redis
+(:class:`RedisStore`) when several API replicas, and the routers, share one view.
+:class:`Discovery` keeps the store fresh: every write this process makes is told once
+committed, and every ``discovery_refresh_seconds`` the instances written since the last look
+(by any process: the worker moving states, another replica taking heartbeats) are read by
+their ``updated_at``. Each instance's news carries its ``updated_at`` as a version, and a
+store keeps the newest it was told: a refresh that read a row just before a heartbeat
+committed cannot put the older load back."""
 
 from __future__ import annotations
 
@@ -12,7 +16,9 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
+from galapagos_core.kernel.errors import Unavailable
 from galapagos_core.kernel.loops import every
 from galapagos_model.enums import GpuInstanceStatus
 from galapagos_model.gpu import GpuInstance
@@ -23,99 +29,148 @@ log = logging.getLogger("galapagos.gpu")
 
 @dataclass(frozen=True)
 class Endpoint:
+    """An instance as discovery knows it."""
+
     instance_id: str
     model_id: str
     url: str
     load: float  # requests in flight, as its last heartbeat said
     heartbeat_at: float  # seconds since the epoch
+    version: int  # its row's updated_at in microseconds since the epoch: newer news wins
+    status: str = GpuInstanceStatus.READY.value
+
+    @property
+    def ready(self) -> bool:
+        """It takes requests now."""
+        return self.status == GpuInstanceStatus.READY.value and bool(self.url)
 
 
-class DiscoveryIndex:
-    """READY instances by model. Writes replace an instance's entry whole; reads copy nothing
-    they do not return."""
-
-    def __init__(self) -> None:
-        self._by_model: dict[str, dict[str, Endpoint]] = {}
-        self._model_of: dict[str, str] = {}
-
-    def put(self, endpoint: Endpoint) -> None:
-        """``endpoint`` is READY (or its load changed)."""
-        previous = self._model_of.get(endpoint.instance_id)
-        if previous is not None and previous != endpoint.model_id:
-            self.remove(endpoint.instance_id)
-        self._by_model.setdefault(endpoint.model_id, {})[endpoint.instance_id] = endpoint
-        self._model_of[endpoint.instance_id] = endpoint.model_id
-
-    def remove(self, instance_id: str) -> None:
-        """The instance left READY (draining, recovering, gone)."""
-        model = self._model_of.pop(instance_id, None)
-        if model is not None:
-            instances = self._by_model.get(model, {})
-            instances.pop(instance_id, None)
-            if not instances:
-                self._by_model.pop(model, None)
-
-    def instances(self, model_id: str) -> list[Endpoint]:
-        """The model's READY instances, least loaded first (then the freshest heartbeat)."""
-        found = self._by_model.get(model_id)
-        if not found:
-            return []
-        return sorted(found.values(), key=lambda e: (e.load, -e.heartbeat_at, e.instance_id))
-
-
-def endpoint_of(instance: GpuInstance) -> Endpoint | None:
-    """Where discovery sends callers of ``instance`` (None: it takes no requests now)."""
-    if instance.status != GpuInstanceStatus.READY or not instance.endpoint:
-        return None
+def endpoint_of(instance: GpuInstance) -> Endpoint:
+    """What discovery is told of ``instance`` as written."""
     beat = instance.last_heartbeat_at or instance.updated_at
     return Endpoint(
         str(instance.id),
         instance.llm_model.model_id,
-        instance.endpoint,
+        instance.endpoint or "",
         instance.current_load,
         beat.timestamp(),
+        round(instance.updated_at.timestamp() * 1_000_000),
+        instance.status.value,
     )
 
 
-# Rows written in the same instant as the last one seen, or committed a little after a
-# later-stamped row, are read again: a window this wide is looked at twice.
+def least_loaded(endpoints: list[Endpoint]) -> list[Endpoint]:
+    """Least loaded first, then the freshest heartbeat."""
+    return sorted(endpoints, key=lambda e: (e.load, -e.heartbeat_at, e.instance_id))
+
+
+class DiscoveryStore(Protocol):
+    async def tell(self, endpoints: list[Endpoint]) -> None:
+        """Keep each endpoint unless what is kept of its instance is newer."""
+
+    async def ready(self, model_id: str) -> list[Endpoint]:
+        """The model's READY instances, least loaded first."""
+
+    async def clear(self) -> None:
+        """Forget every instance."""
+
+    async def close(self) -> None: ...
+
+
+class DiscoveryUnavailable(Unavailable):
+    """The store does not answer (Redis down): callers get a 503 and try again."""
+
+    default_code = "DISCOVERY_UNAVAILABLE"
+
+
+class MemoryStore:
+    """This process's view: READY instances by model, and the version of every instance it
+    was told of. Reads copy nothing they do not return."""
+
+    def __init__(self) -> None:
+        self._by_model: dict[str, dict[str, Endpoint]] = {}
+        self._known: dict[str, Endpoint] = {}
+
+    def put(self, endpoint: Endpoint) -> None:
+        known = self._known.get(endpoint.instance_id)
+        if known is not None:
+            if known.version > endpoint.version:
+                return
+            ready = self._by_model.get(known.model_id, {})
+            ready.pop(known.instance_id, None)
+            if not ready:
+                self._by_model.pop(known.model_id, None)
+        self._known[endpoint.instance_id] = endpoint
+        if endpoint.ready:
+            self._by_model.setdefault(endpoint.model_id, {})[endpoint.instance_id] = endpoint
+
+    def get(self, model_id: str) -> list[Endpoint]:
+        found = self._by_model.get(model_id)
+        return least_loaded(list(found.values())) if found else []
+
+    async def tell(self, endpoints: list[Endpoint]) -> None:
+        for endpoint in endpoints:
+            self.put(endpoint)
+
+    async def ready(self, model_id: str) -> list[Endpoint]:
+        return self.get(model_id)
+
+    async def clear(self) -> None:
+        self._by_model.clear()
+        self._known.clear()
+
+    async def close(self) -> None:
+        pass
+
+
+# Overlap between refreshes: rows written in the same instant as the last one seen, or
+# committed a little after a later-stamped row, are read again.
 _OVERLAP = timedelta(seconds=2)
 
 
 class Discovery:
-    """The in-process index, and what keeps it fresh from the database."""
+    """The store, and what keeps it fresh from the database."""
 
-    def __init__(self, refresh_seconds: float) -> None:
-        self.index = DiscoveryIndex()
+    def __init__(self, store: DiscoveryStore, refresh_seconds: float) -> None:
+        self.store = store
         self.refresh_seconds = refresh_seconds
         self._seen: datetime | None = None
 
-    def note(self, instance: GpuInstance) -> None:
-        """``instance`` as this process just wrote it (called once its transaction commits)."""
-        endpoint = endpoint_of(instance)
-        if endpoint is None:
-            self.index.remove(str(instance.id))
-        else:
-            self.index.put(endpoint)
+    async def tell(self, instance: GpuInstance) -> None:
+        """``instance`` as this process just wrote it (once its transaction committed). A
+        store that does not answer is left to the next refresh to repair."""
+        try:
+            await self.store.tell([endpoint_of(instance)])
+        except DiscoveryUnavailable as exc:
+            log.warning("discovery not told of instance %s: %s", instance.name, exc)
 
     async def refresh(self) -> None:
         """Read the instances written since the last refresh (every live one the first time)."""
         since = None if self._seen is None else self._seen - _OVERLAP
-        for instance in await gpu_queries.changed_since(since):
-            self.note(instance)
+        changed = await gpu_queries.changed_since(since)
+        try:
+            await self.store.tell([endpoint_of(i) for i in changed])
+        except DiscoveryUnavailable:
+            self._seen = None  # the store may come back empty: tell it everything then
+            raise
+        for instance in changed:
             if self._seen is None or instance.updated_at > self._seen:
                 self._seen = instance.updated_at
         if self._seen is None:
             self._seen = datetime.now().astimezone() - _OVERLAP
 
-    def instances(self, model_id: str) -> list[Endpoint]:
-        return self.index.instances(model_id)
+    async def instances(self, model_id: str) -> list[Endpoint]:
+        """The model's READY instances, least loaded first."""
+        return await self.store.ready(model_id)
 
-    def forget(self) -> None:
+    async def forget(self) -> None:
         """Drop what is known: the next refresh reads every live instance afresh (after the
         database was restored, or emptied)."""
-        self.index = DiscoveryIndex()
+        await self.store.clear()
         self._seen = None
 
     async def run(self, stop: asyncio.Event) -> None:
         await every(self.refresh_seconds, stop, self.refresh, name="gpu-discovery")
+
+    async def close(self) -> None:
+        await self.store.close()

@@ -5,9 +5,11 @@ preemption notice). Every move is an event saying why."""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Concatenate, ParamSpec
 from uuid import UUID
 
 from galapagos_core.catalog.environments import environment_named
@@ -87,6 +89,24 @@ def offer_of(row: InstanceAvailability) -> Offer:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+P = ParamSpec("P")
+_Writer = Callable[Concatenate["GpuInstanceService", P], Awaitable[GpuInstance]]
+
+
+def _told(method: _Writer[P]) -> _Writer[P]:
+    """Discovery is told of the instance ``method`` wrote, once its transaction committed."""
+
+    @functools.wraps(method)
+    async def told(
+        service: GpuInstanceService, /, *args: P.args, **kwargs: P.kwargs
+    ) -> GpuInstance:
+        instance = await method(service, *args, **kwargs)
+        await service.discovery.tell(instance)
+        return instance
+
+    return told
 
 
 class GpuInstanceService:
@@ -251,9 +271,9 @@ class GpuInstanceService:
                 await gpu_queries.update_instance(instance, drain_deadline=deadline)
         else:
             await lifecycle.move(instance, S.DRAINING, message, drain_deadline=deadline)
-        after_commit(lambda: self.discovery.note(instance))
         after_commit(self.reconcile.ring)
 
+    @_told
     @transactional
     async def drain(self, actor: Actor, instance_id: str) -> GpuInstance:
         instance = await self._find(actor, instance_id, ProjectRole.EDITOR, lock=True)
@@ -263,6 +283,7 @@ class GpuInstanceService:
         await self._audit(actor, "drain", instance)
         return instance
 
+    @_told
     @transactional
     async def terminate(self, actor: Actor, instance_id: str) -> GpuInstance:
         """Terminate at once, in flight or not (draining first when it was live)."""
@@ -271,6 +292,7 @@ class GpuInstanceService:
         await self._audit(actor, "terminate", instance)
         return instance
 
+    @_told
     @transactional
     async def heartbeat(self, actor: Actor, instance_id: str, beat: Heartbeat) -> GpuInstance:
         """What the instance says: its load, and whether its spot machine is being taken."""
@@ -284,7 +306,6 @@ class GpuInstanceService:
             await self._preempted(instance)
         elif instance.status == S.RECOVERING:
             await lifecycle.move(instance, S.READY, "heartbeats resumed")
-        after_commit(lambda: self.discovery.note(instance))
         return instance
 
     async def _preempted(self, instance: GpuInstance) -> None:

@@ -45,6 +45,13 @@ class Conflict(GalapagosError):
     default_code = "CONFLICT"
 
 
+class Unavailable(GalapagosError):
+    """A service the answer needs does not answer now; the caller may try again."""
+
+    status_code = 503
+    default_code = "UNAVAILABLE"
+
+
 class InvalidInput(GalapagosError):
     """A well-formed request the domain rejects; ``errors`` lists field paths and reasons."""
 

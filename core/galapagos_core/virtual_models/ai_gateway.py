@@ -29,7 +29,7 @@ from galapagos_core.kernel.config import LlmSettings
 from galapagos_core.kernel.kubernetes import KubeClients
 from galapagos_core.kernel.naming import MANAGED_BY, label_value, managed_labels, resource_name
 from galapagos_core.kernel.secrets import SecretBox
-from galapagos_core.virtual_models.upstreams import api_key, upstream_url
+from galapagos_core.virtual_models.upstreams import api_key, targets
 from galapagos_core.workloads.backends.custom_resources import (
     Resource,
     condition,
@@ -276,19 +276,20 @@ class AiGateways:
         """Its objects are not workloads: recorded in ``prepare``."""
 
     async def _upstreams(self, model: VirtualModel, environment: Environment) -> list[Upstream]:
-        found = []
+        found: list[Upstream] = []
         for backend in await vm_queries.backends_of(model.id):
-            url = await upstream_url(backend, environment)
-            if backend.status != VirtualModelStatus.ACTIVE or url is None:
+            if backend.status != VirtualModelStatus.ACTIVE:
                 continue
-            found.append(
+            key = api_key(self.secrets, backend)
+            found.extend(
                 Upstream(
-                    name=resource_name("vm", model.project.name, model.name, backend.name),
-                    url=url,
-                    weight=backend.weight,
+                    name=resource_name("vm", model.project.name, model.name, t.name),
+                    url=t.url,
+                    weight=t.weight,
                     priority=backend.priority,
-                    model=backend.model_name_override,
-                    api_key=api_key(self.secrets, backend),
+                    model=t.model,
+                    api_key=key,
                 )
+                for t in await targets(backend, model, environment)
             )
         return found

@@ -13,6 +13,7 @@ from tortoise.exceptions import IntegrityError
 
 from galapagos_core.catalog.environments import environment_named
 from galapagos_core.catalog.errors import environment_not_found, project_not_found, serve_not_found
+from galapagos_core.gpu.errors import model_not_found
 from galapagos_core.kernel import audit
 from galapagos_core.kernel.access import require_role
 from galapagos_core.kernel.actor import Actor
@@ -33,6 +34,7 @@ from galapagos_core.workloads.backends.http_route import gateway_of
 from galapagos_model.base import uuid7
 from galapagos_model.enums import EnvironmentBackend, ProjectRole, WorkloadState
 from galapagos_model.queries import environments as environment_queries
+from galapagos_model.queries import gpu as gpu_queries
 from galapagos_model.queries import projects as project_queries
 from galapagos_model.queries import serves as serve_queries
 from galapagos_model.queries import virtual_models as vm_queries
@@ -182,6 +184,8 @@ class VirtualModelService:
             serve = await serve_queries.serve_by_name(spec.serve)
             if serve is None or serve.project_id != model.project_id:
                 raise serve_not_found(spec.serve)  # another project's serves stay unseen
+        if spec.model_id is not None and await gpu_queries.llm_model(spec.model_id) is None:
+            raise model_not_found(spec.model_id)
         backend_id = uuid7()
         sealed = (
             self.secrets.seal(spec.api_key.get_secret_value(), api_key_context(backend_id))

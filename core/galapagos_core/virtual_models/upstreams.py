@@ -3,12 +3,27 @@ what the LLM router (Ray) and the AI Gateway objects (Kubernetes) are both made 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from galapagos_core.kernel.secrets import SecretBox
 from galapagos_core.virtual_models.service import api_key_context
 from galapagos_model.catalog import Environment
 from galapagos_model.enums import BackendKind, WorkloadState
+from galapagos_model.queries import gpu as gpu_queries
 from galapagos_model.queries import workloads as workload_queries
-from galapagos_model.virtual_models import VirtualModelBackend
+from galapagos_model.virtual_models import VirtualModel, VirtualModelBackend
+
+
+@dataclass(frozen=True)
+class Target:
+    """One place a backend's requests go: the backend itself, or (a catalog model) each of
+    its READY GPU instances, which share the backend's weight."""
+
+    key: str  # the backend's id, and the instance's for a model's instance
+    name: str  # the backend's name, and the instance's
+    url: str  # its OpenAI base URL
+    weight: int
+    model: str | None  # the model name sent upstream (None: the virtual one)
 
 
 def endpoint_of(url: str) -> str:
@@ -16,16 +31,33 @@ def endpoint_of(url: str) -> str:
     return f"{url.rstrip('/')}/v1"
 
 
-async def upstream_url(backend: VirtualModelBackend, environment: Environment) -> str | None:
-    """The backend's OpenAI base URL from ``environment``, or None while nothing answers for
-    it there (a serve not running there; a catalog model until GPU instances serve it)."""
-    if backend.kind == BackendKind.EXTERNAL:
-        return backend.base_url
+def shares(weight: int, parts: int) -> list[int]:
+    """``weight`` split into ``parts`` whole shares as even as they can be (largest first)."""
+    return [weight // parts + (1 if i < weight % parts else 0) for i in range(parts)]
+
+
+async def targets(
+    backend: VirtualModelBackend, model: VirtualModel, environment: Environment
+) -> list[Target]:
+    """Where ``backend`` is answered from ``environment`` now: nothing while nothing answers
+    for it there (its serve not running there; no READY instance of its catalog model in the
+    virtual model's project on that environment)."""
+    key, name, model_name = str(backend.id), backend.name, backend.model_name_override
+    if backend.kind == BackendKind.EXTERNAL and backend.base_url:
+        return [Target(key, name, backend.base_url, backend.weight, model_name)]
     if backend.kind == BackendKind.SERVE and backend.serve_id is not None:
         workload = await workload_queries.route_owner(environment.id, backend.serve_id)
         if workload is not None and workload.current_state == WorkloadState.READY and workload.url:
-            return endpoint_of(workload.url)
-    return None
+            return [Target(key, name, endpoint_of(workload.url), backend.weight, model_name)]
+    if backend.kind == BackendKind.MODEL and backend.model_id:
+        found = await gpu_queries.ready_of(backend.model_id, model.project_id, environment.id)
+        served = model_name or backend.model_id  # an instance serves its model under its id
+        return [
+            Target(f"{key}/{i.id}", f"{name}/{i.name}", i.endpoint, weight, served)
+            for i, weight in zip(found, shares(backend.weight, len(found)), strict=True)
+            if i.endpoint
+        ]
+    return []
 
 
 def api_key(secrets: SecretBox, backend: VirtualModelBackend) -> str | None:

@@ -136,6 +136,18 @@ async def live_in(environment_id: UUID) -> list[GpuInstance]:
     return list(await query.select_related(*_RELATED).order_by("created_at"))
 
 
+async def ready_of(model_id: str, project_id: UUID, environment_id: UUID) -> list[GpuInstance]:
+    """The READY instances of the catalog model ``model_id`` a project runs on an environment,
+    oldest first."""
+    query = GpuInstance.filter(
+        llm_model__model_id=model_id,
+        project_id=project_id,
+        environment_id=environment_id,
+        status=GpuInstanceStatus.READY,
+    )
+    return list(await query.order_by("created_at", "id"))
+
+
 async def changed_since(moment: datetime | None) -> list[GpuInstance]:
     """Instances written at or after ``moment`` (every one when None), with their model."""
     query = GpuInstance.all() if moment is None else GpuInstance.filter(updated_at__gte=moment)
