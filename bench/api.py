@@ -62,13 +62,22 @@ def ensure_wrk() -> str:
     return shutil.which("wrk") or "wrk"
 
 
+async def open_database(url: str) -> str:
+    """Migrate and connect the database at ``url``; an admin token ("bench") in it."""
+    from galapagos_core.identity.service import IdentityService
+    from galapagos_core.kernel import database
+    from galapagos_core.kernel.config import load_settings
+
+    settings = load_settings(database={"url": url})
+    await database.migrate(settings)
+    await database.connect(settings)
+    return (await IdentityService(settings.auth).issue_for_username("bench", admin=True)).secret
+
+
 async def seed() -> str:
     """A fresh database with the benchmark's rows; returns an admin token."""
     from tortoise import Tortoise
 
-    from galapagos_core.identity.service import IdentityService
-    from galapagos_core.kernel import database
-    from galapagos_core.kernel.config import load_settings
     from galapagos_model.artifacts import Artifact
     from galapagos_model.catalog import Environment, Serve
     from galapagos_model.deployments import Deployment
@@ -87,13 +96,8 @@ async def seed() -> str:
     from tests.conftest import _reset_mysql
 
     await _reset_mysql(MYSQL_URL)  # a fresh schema every run
-    settings = load_settings(database={"url": MYSQL_URL})
-    await database.migrate(settings)
-    await database.connect(settings)
+    token = await open_database(MYSQL_URL)
     try:
-        token = (
-            await IdentityService(settings.auth).issue_for_username("bench", admin=True)
-        ).secret
         user = await User.get(username="bench")
         project = await Project.create(name="bench")
         environment = await Environment.create(name="prod", env_configs={"namespace": "serving"})

@@ -82,14 +82,6 @@ start() {
   log "server up (pid $pid)"
 }
 
-stop() {
-  local pid
-  pid=$(running_pid || true)
-  if [[ -z $pid ]]; then log "not running ($DIR)"; rm -f "$PIDFILE"; return 0; fi
-  stop_pid "$pid"
-  rm -f "$PIDFILE"
-}
-
 [[ $# -ge 2 ]] || usage
 CMD=$1 DIR=$(realpath -m -- "$2")
 CONFIG=$DIR/prometheus.yml PIDFILE=$DIR/prometheus.pid LOGFILE=$DIR/prometheus.log ERRLOG=""

@@ -49,14 +49,6 @@ start() {
   die "redis-server not answering on 127.0.0.1:$port within 30 s (pid $pid still running)"
 }
 
-stop() {
-  local pid
-  pid=$(running_pid || true)
-  if [[ -z $pid ]]; then log "not running ($DIR)"; rm -f "$PIDFILE"; return 0; fi
-  stop_pid "$pid"
-  rm -f "$PIDFILE"
-}
-
 [[ $# -ge 2 ]] || usage
 CMD=$1 DIR=$(realpath -m -- "$2") ERRLOG=""
 PIDFILE=$DIR/redis.pid

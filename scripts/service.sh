@@ -1,6 +1,6 @@
 # What the private test services (mariadb.sh, prometheus.sh, redis.sh) share; sourced by them.
 #   log MESSAGE, die MESSAGE          (die shows the tail of $ERRLOG when it is set)
-#   stop_pid PID                      (SIGTERM, then SIGKILL after 10 s)
+#   stop                              (prometheus.sh, redis.sh: SIGTERM, then SIGKILL after 10 s)
 #   install_debian_package PACKAGE    (needs root; the package's service start is blocked via
 #                                      policy-rc.d, restored to what was there afterwards)
 
@@ -33,17 +33,21 @@ install_debian_package() {
   if [[ -n $backup ]]; then mv -f "$backup" "$policy"; else rm -f "$policy"; fi
 }
 
-stop_pid() { # PID: SIGTERM, up to 10 s to go, then SIGKILL
-  local pid=$1 i
+stop() { # the server running_pid prints (each script defines it, DIR and PIDFILE): SIGTERM,
+         # up to 10 s to go, then SIGKILL
+  local pid i
+  pid=$(running_pid || true)
+  if [[ -z $pid ]]; then log "not running ($DIR)"; rm -f "$PIDFILE"; return 0; fi
   log "stopping pid $pid"
   kill -TERM "$pid" 2>/dev/null || true
   for ((i = 0; i < 20; i++)); do
-    kill -0 "$pid" 2>/dev/null || { log "stopped"; return 0; }
+    kill -0 "$pid" 2>/dev/null || { rm -f "$PIDFILE"; log "stopped"; return 0; }
     sleep 0.5
   done
   log "still alive after 10 s, sending SIGKILL"; kill -KILL "$pid" 2>/dev/null || true
   for ((i = 0; i < 20; i++)); do
-    kill -0 "$pid" 2>/dev/null || return 0
+    kill -0 "$pid" 2>/dev/null || break
     sleep 0.1
   done
+  rm -f "$PIDFILE"
 }

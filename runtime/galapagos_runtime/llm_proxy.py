@@ -67,10 +67,11 @@ class Grant:
     projects: frozenset[str] | None
     expires_at: float | None = None
 
+    def expired(self, now: float) -> bool:
+        return self.expires_at is not None and now >= self.expires_at
+
     def allows(self, project: str, now: float) -> bool:
-        if self.expires_at is not None and now >= self.expires_at:
-            return False
-        return self.projects is None or project in self.projects
+        return not self.expired(now) and (self.projects is None or project in self.projects)
 
 
 @dataclass(frozen=True)
@@ -206,9 +207,7 @@ class LlmProxy:
         if scheme.lower() != "bearer" or not token:
             return None
         grant = self.config.keys.get(key_digest(token.strip()))
-        if grant is None or (grant.expires_at is not None and time.time() >= grant.expires_at):
-            return None
-        return grant
+        return None if grant is None or grant.expired(time.time()) else grant
 
     async def handle(self, request: Request) -> Response:
         path = request.scope["path"]

@@ -32,13 +32,15 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _start_up(data_dir: Path) -> tuple[subprocess.Popen[str], str, str | None]:
+def _start_up(data_dir: Path, **env: str) -> tuple[subprocess.Popen[str], str, str | None]:
+    """``galapagos up`` on ``data_dir`` (with the settings ``env`` adds): it, its URL, the
+    admin token it printed."""
     process = subprocess.Popen(
         [*GALAPAGOS, "up", "--port", "0", "--data-dir", str(data_dir)],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
-        env=_env(data_dir),
+        env={**_env(data_dir), **env},
     )
     assert process.stdout is not None
     url = token = None

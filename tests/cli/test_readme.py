@@ -26,14 +26,21 @@ def _walkthrough() -> str:
 @pytest.mark.ray
 @pytest.mark.skipif(not (shutil.which("curl") and shutil.which("jq")), reason="needs curl and jq")
 def test_readme_walkthrough(tmp_path: Path) -> None:
-    process, url, token = _start_up(tmp_path / "data")
+    data = tmp_path / "data"
+    # The machine has no GPU: the local Ray declares one L4 for the stand-in engine.
+    gpu = {"GALAPAGOS_RAY__NUM_GPUS": "1", "GALAPAGOS_RAY__RESOURCES": '{"accelerator_type:L4": 1}'}
+    process, url, token = _start_up(data, **gpu)
     try:
         assert token is not None
         script = _walkthrough().replace("http://127.0.0.1:8000", url)
         result = subprocess.run(
             ["bash", "-euo", "pipefail", "-c", script],
-            env={"PATH": "/usr/bin:/bin:/usr/local/bin", "GALAPAGOS_TOKEN": token},
-            cwd=tmp_path,
+            env={
+                "PATH": "/usr/bin:/bin:/usr/local/bin",
+                "GALAPAGOS_TOKEN": token,
+                "GALAPAGOS_DATA_DIR": str(data),  # for `galapagos catalog import`
+            },
+            cwd=README.parent,
             capture_output=True,
             text=True,
             timeout=400,
@@ -46,5 +53,8 @@ def test_readme_walkthrough(tmp_path: Path) -> None:
         assert '{"predictions":[3,7]}' in result.stdout.replace(" ", "")
         assert '{"hello":"ada"}' in result.stdout.replace(" ", "")
         assert '["chat-default"]' in result.stdout  # listed by the LLM router
+        assert '{"status":"READY","current_load":3}' in result.stdout  # the GPU instance
+        assert "galapagos/standin-tiny (stand-in engine)" in result.stdout
+        assert '{"status":"DRAINING"}' in result.stdout
     finally:
         _stop(process)

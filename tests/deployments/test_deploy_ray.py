@@ -357,7 +357,7 @@ async def worker_process(settings: Settings) -> asyncio.subprocess.Process:
             [str(root) for root in settings.builds.local_source_roots]
         ),
         **{
-            f"GALAPAGOS_RAY__{k.upper()}": str(v)
+            f"GALAPAGOS_RAY__{k.upper()}": json.dumps(v) if isinstance(v, dict) else str(v)
             for k, v in settings.ray.model_dump().items()
             if v is not None
         },

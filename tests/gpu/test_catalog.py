@@ -19,8 +19,9 @@ from tests.factories import Factory, bearer
 SAMPLE = Path(__file__).resolve().parents[2] / "resources" / "catalog" / "gpu-catalog.yaml"
 
 
-def sample() -> CatalogFile:
-    return CatalogFile.model_validate(yaml.safe_load(SAMPLE.read_text()))
+def sample(path: Path = SAMPLE) -> CatalogFile:
+    """A catalog shipped in ``resources/catalog`` (the EC2 sample by default)."""
+    return CatalogFile.model_validate(yaml.safe_load(path.read_text()))
 
 
 async def test_the_sample_imports_once_and_reads_back(api: httpx.AsyncClient, admin: str) -> None:

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from galapagos_core.gpu import lifecycle
-from galapagos_core.gpu.catalog import CatalogFile, import_catalog
+from galapagos_core.gpu.catalog import import_catalog
 from galapagos_core.gpu.discovery import Discovery, MemoryStore
 from galapagos_core.gpu.instances import GpuInstanceService
 from galapagos_core.gpu.specs import GpuInstanceCreate
@@ -239,7 +239,7 @@ async def test_a_preempted_spot_instance_is_replaced_as_its_policy_says(
 @pytest.mark.usefixtures("catalog")
 async def test_a_local_ray_without_gpus_refuses(settings: Settings) -> None:
     await Environment.create(name="local", ray_address="local")
-    await import_catalog(CatalogFile.model_validate(RAY_CATALOG))
+    await import_catalog(sample(RAY_CATALOG))
     body = GpuInstanceCreate(model_id=MISTRAL, project="llm", env="local")
     without = GpuInstanceService(settings.gpu, Discovery(MemoryStore(), 1), Wakeup(), local_gpus=0)
     with pytest.raises(InvalidInput) as refused:

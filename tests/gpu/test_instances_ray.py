@@ -12,38 +12,16 @@ import httpx
 import openai
 import pytest
 
-from galapagos_core.gpu.catalog import CatalogFile, import_catalog
+from galapagos_core.gpu.catalog import import_catalog
 from galapagos_core.worker import Worker
 from tests.deployments.test_deploy_ray import _ok, _ray_apps
 from tests.factories import Factory, bearer
+from tests.gpu.test_catalog import SAMPLE, sample
 
 pytestmark = pytest.mark.ray
 BASE = "/api/v1/gpu-instances"
 MODEL = "galapagos/standin-tiny"
-CATALOG = {
-    "providers": [
-        {
-            "name": "local-ray",
-            "kind": "ray",
-            "regions": [{"name": "here", "zones": ["this-machine"]}],
-            "instance_types": [
-                {
-                    "name": "l4-node",
-                    "gpu_model": "L4",
-                    "gpu_count": 1,
-                    "vram_per_gpu_gb": 24,
-                    "vcpus": 2,
-                    "memory_gb": 8,
-                    "on_demand_price": 0,
-                }
-            ],
-            "availability": {"l4-node": {"this-machine": ["on_demand"]}},
-        }
-    ],
-    "llm_models": [
-        {"name": "Stand-in", "model_id": MODEL, "required_vram_gb": 2, "context_length": 2048}
-    ],
-}
+CATALOG = SAMPLE.parent / "local-ray.yaml"
 
 
 async def _until(check: Callable[[], Awaitable[bool]], seconds: float = 180) -> None:
@@ -58,7 +36,7 @@ async def test_a_gpu_instance_runs_on_a_ray_that_declares_gpus(
     api: httpx.AsyncClient, admin: str, running: Worker, factory: Factory
 ) -> None:
     h = bearer(admin)
-    await import_catalog(CatalogFile.model_validate(CATALOG))
+    await import_catalog(sample(CATALOG))
     await factory.project("llm")
     await _ok(
         await api.post(

@@ -4,7 +4,8 @@
 deployed, leaving applications the platform does not manage untouched. Each application is
 built by ``galapagos_runtime.apps:build_app`` from the user's import path (their own Serve
 application, an ASGI app, or plain Python in the generic model server), with the package as
-its ``working_dir`` and the runtime as a ``py_module``; ``args._galapagos`` marks it as ours.
+its ``working_dir`` and the runtime as a ``py_module``; ``args._galapagos`` marks it as ours,
+with its environment's label: environments sharing one Ray cluster each see only their own.
 A rollout is ready when Ray runs it and its health route answers.
 """
 
@@ -15,11 +16,13 @@ from typing import Any
 
 from galapagos_core.artifacts.links import PackageLinks
 from galapagos_core.kernel.http import HttpClient, HttpError
+from galapagos_core.kernel.naming import label_value
 from galapagos_core.workloads.spec import BackendError, Observed, WorkloadSpec, contains
 from galapagos_model.catalog import Environment
 from galapagos_model.enums import ArtifactKind, WorkloadState
 
 MARKER = "_galapagos"
+ENVIRONMENT_LABEL = "galapagos.io/environment"
 VARIANT_LABEL = "galapagos.io/variant"
 RUNTIME_IMPORT_PATH = "galapagos_runtime.apps:build_app"
 ROUTER_IMPORT_PATH = "galapagos_runtime.router:build_router"
@@ -245,6 +248,9 @@ class RayBackend:
             marker = (config.get("args") or {}).get(MARKER)
             if not marker:
                 continue  # not ours
+            owner = (marker.get("labels") or {}).get(ENVIRONMENT_LABEL)
+            if owner is not None and owner != label_value(environment.name):
+                continue  # another environment's, on the same Ray cluster
             state = _STATES.get(app.get("status", ""), WorkloadState.DEPLOYING)
             route = app.get("route_prefix") or config.get("route_prefix")
             url = f"{endpoint.serve_url}{route}" if route else None
