@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from galapagos_core.kernel.errors import Unavailable
@@ -123,8 +123,9 @@ class MemoryStore:
         pass
 
 
-# Overlap between refreshes: rows written in the same instant as the last one seen, or
-# committed a little after a later-stamped row, are read again.
+# Overlap between refreshes: a row is stamped (updated_at) before its transaction commits,
+# and by another process's clock; rows stamped this long before a refresh began are read
+# again by the next one.
 _OVERLAP = timedelta(seconds=2)
 
 
@@ -134,7 +135,7 @@ class Discovery:
     def __init__(self, store: DiscoveryStore, refresh_seconds: float) -> None:
         self.store = store
         self.refresh_seconds = refresh_seconds
-        self._seen: datetime | None = None
+        self._since: datetime | None = None
 
     async def tell(self, instance: GpuInstance) -> None:
         """``instance`` as this process just wrote it (once its transaction committed). A
@@ -145,19 +146,16 @@ class Discovery:
             log.warning("discovery not told of instance %s: %s", instance.name, exc)
 
     async def refresh(self) -> None:
-        """Read the instances written since the last refresh (every live one the first time)."""
-        since = None if self._seen is None else self._seen - _OVERLAP
-        changed = await gpu_queries.changed_since(since)
+        """Read the instances written since the last refresh began, less the overlap (every
+        live one the first time)."""
+        began = datetime.now(UTC)
+        changed = await gpu_queries.changed_since(self._since)
         try:
             await self.store.tell([endpoint_of(i) for i in changed])
         except DiscoveryUnavailable:
-            self._seen = None  # the store may come back empty: tell it everything then
+            self._since = None  # the store may come back empty: tell it everything then
             raise
-        for instance in changed:
-            if self._seen is None or instance.updated_at > self._seen:
-                self._seen = instance.updated_at
-        if self._seen is None:
-            self._seen = datetime.now().astimezone() - _OVERLAP
+        self._since = began - _OVERLAP
 
     async def instances(self, model_id: str) -> list[Endpoint]:
         """The model's READY instances, least loaded first."""
@@ -167,7 +165,7 @@ class Discovery:
         """Drop what is known: the next refresh reads every live instance afresh (after the
         database was restored, or emptied)."""
         await self.store.clear()
-        self._seen = None
+        self._since = None
 
     async def run(self, stop: asyncio.Event) -> None:
         await every(self.refresh_seconds, stop, self.refresh, name="gpu-discovery")

@@ -120,7 +120,7 @@ def place(
         offer, kind, price = min(preferred, key=lambda f: (f[2], f[0].instance_type, f[0].zone))
         chosen = Choice(offer.instance_type, offer.zone, kind, price)
         for other, other_kind, other_price in fitting:
-            if (other, other_kind) == (offer, kind):
+            if other is offer and other_kind == kind:
                 continue
             if preferred is not fitting and other_kind != kind:
                 detail = f"{other_kind} at ${other_price}/h: {kind} is preferred"

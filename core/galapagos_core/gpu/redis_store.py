@@ -1,7 +1,8 @@
 """Discovery in Redis, shared by every API replica and any router that reads it, with the
 seed's keys: the set ``catalog:model:{model_id}:instances`` of a model's READY instances, and
 the hash ``instance:{instance_id}`` (``ip``, ``port``, ``status``, ``current_load``,
-``last_heartbeat``; also ``url``, ``model_id`` and ``version``, the row's ``updated_at``).
+``last_heartbeat``; also ``url``, ``model_id``, ``version`` (the row's ``updated_at``) and
+``endpoint``, all of it as one JSON document for lookups).
 
 A write is one script run in Redis: kept only when no newer version is there, the hash and the
 set changed together. A lookup is one ``SORT … GET`` round trip. An instance that leaves READY
@@ -9,8 +10,10 @@ keeps its hash a day (so that older news cannot bring it back), then it expires.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from collections.abc import Awaitable
-from typing import Any, cast
+from typing import cast
 from urllib.parse import urlsplit
 
 import redis.asyncio as aioredis
@@ -19,19 +22,18 @@ from redis.exceptions import RedisError
 from galapagos_core.gpu.discovery import DiscoveryUnavailable, Endpoint, least_loaded
 
 _KEPT_SECONDS = 86_400
-_FIELDS = ("url", "current_load", "last_heartbeat", "version", "status", "model_id")
 _TELL = """
 local kept = redis.call('HGET', KEYS[1], 'version')
 if kept and tonumber(kept) > tonumber(ARGV[1]) then return 0 end
 redis.call('HSET', KEYS[1], 'version', ARGV[1], 'model_id', ARGV[2], 'url', ARGV[3],
   'ip', ARGV[4], 'port', ARGV[5], 'status', ARGV[6], 'current_load', ARGV[7],
-  'last_heartbeat', ARGV[8])
-if ARGV[9] == '1' then
-  redis.call('SADD', KEYS[2], ARGV[10])
+  'last_heartbeat', ARGV[8], 'endpoint', ARGV[9])
+if ARGV[10] == '1' then
+  redis.call('SADD', KEYS[2], ARGV[11])
   redis.call('PERSIST', KEYS[1])
 else
-  redis.call('SREM', KEYS[2], ARGV[10])
-  redis.call('EXPIRE', KEYS[1], ARGV[11])
+  redis.call('SREM', KEYS[2], ARGV[11])
+  redis.call('EXPIRE', KEYS[1], ARGV[12])
 end
 return 1
 """
@@ -66,10 +68,12 @@ class RedisStore:
             async with self.redis.pipeline(transaction=False) as pipe:
                 for e in endpoints:
                     ip, port = _address(e.url)
-                    hash_fields = [e.model_id, e.url, ip, port, e.status, e.load, e.heartbeat_at]
+                    fields = [e.model_id, e.url, ip, port, e.status, e.load, e.heartbeat_at]
+                    fields.append(json.dumps(dataclasses.asdict(e)))
+                    flags = [int(e.ready), e.instance_id, _KEPT_SECONDS]
                     await self._tell(
                         keys=[instance_key(e.instance_id), model_key(e.model_id)],
-                        args=[e.version, *hash_fields, int(e.ready), e.instance_id, _KEPT_SECONDS],
+                        args=[e.version, *fields, *flags],
                         client=pipe,
                     )
                 await pipe.execute()
@@ -77,25 +81,14 @@ class RedisStore:
             raise DiscoveryUnavailable(str(exc)) from exc
 
     async def ready(self, model_id: str) -> list[Endpoint]:
-        gets: list[str] = ["#", *(f"instance:*->{f}" for f in _FIELDS)]
         try:
             # (redis-py types the asyncio client's answers as its sync client's)
-            sorting = self.redis.sort(model_key(model_id), by="nosort", get=gets)
-            flat = await cast("Awaitable[list[Any]]", sorting)
+            sorting = self.redis.sort(model_key(model_id), by="nosort", get="instance:*->endpoint")
+            documents = await cast("Awaitable[list[str | None]]", sorting)
         except RedisError as exc:
             raise DiscoveryUnavailable(str(exc)) from exc
-        width = len(gets)
-        found = []
-        for i in range(0, len(flat), width):
-            instance_id, url, load, beat, version, status, model = flat[i : i + width]
-            if url is None:  # its hash expired under it
-                continue
-            endpoint = Endpoint(
-                instance_id, model, url, float(load), float(beat), int(version), status
-            )
-            if endpoint.ready:
-                found.append(endpoint)
-        return least_loaded(found)
+        found = [Endpoint(**json.loads(d)) for d in documents if d is not None]  # None: expired
+        return least_loaded([e for e in found if e.ready])
 
     async def clear(self) -> None:
         try:
