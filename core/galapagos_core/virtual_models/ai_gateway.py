@@ -29,7 +29,7 @@ from galapagos_core.kernel.config import LlmSettings
 from galapagos_core.kernel.kubernetes import KubeClients
 from galapagos_core.kernel.naming import MANAGED_BY, label_value, managed_labels, resource_name
 from galapagos_core.kernel.secrets import SecretBox
-from galapagos_core.virtual_models.upstreams import api_key, targets
+from galapagos_core.virtual_models.upstreams import targets
 from galapagos_core.workloads.backends.custom_resources import (
     Resource,
     condition,
@@ -276,20 +276,14 @@ class AiGateways:
         """Its objects are not workloads: recorded in ``prepare``."""
 
     async def _upstreams(self, model: VirtualModel, environment: Environment) -> list[Upstream]:
-        found: list[Upstream] = []
-        for backend in await vm_queries.backends_of(model.id):
-            if backend.status != VirtualModelStatus.ACTIVE:
-                continue
-            key = api_key(self.secrets, backend)
-            found.extend(
-                Upstream(
-                    name=resource_name("vm", model.project.name, model.name, t.name),
-                    url=t.url,
-                    weight=t.weight,
-                    priority=backend.priority,
-                    model=t.model,
-                    api_key=key,
-                )
-                for t in await targets(backend, model, environment)
+        return [
+            Upstream(
+                name=resource_name("vm", model.project.name, model.name, t.name),
+                url=t.url,
+                weight=t.weight,
+                priority=t.priority,
+                model=t.model,
+                api_key=t.api_key,
             )
-        return found
+            for t in await targets(model, environment, self.secrets)
+        ]

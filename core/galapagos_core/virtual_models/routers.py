@@ -16,7 +16,7 @@ from typing import Any
 
 from galapagos_core.kernel.config import LlmSettings
 from galapagos_core.kernel.secrets import SecretBox
-from galapagos_core.virtual_models.upstreams import api_key, endpoint_of, targets
+from galapagos_core.virtual_models.upstreams import endpoint_of, targets
 from galapagos_core.workloads.spec import Observed, WorkloadSpec
 from galapagos_model.catalog import Environment
 from galapagos_model.enums import (
@@ -78,23 +78,18 @@ class LlmRouters:
         return [spec]
 
     async def _model(self, model: VirtualModel, environment: Environment) -> dict[str, Any]:
-        backends: list[dict[str, Any]] = []
-        for backend in await vm_queries.backends_of(model.id):
-            if backend.status != VirtualModelStatus.ACTIVE:
-                continue
-            key = api_key(self.secrets, backend)
-            backends.extend(
-                {
-                    "id": t.key,
-                    "name": t.name,
-                    "url": t.url,
-                    "model": t.model or model.name,
-                    "weight": t.weight,
-                    "priority": backend.priority,
-                    "api_key": key,
-                }
-                for t in await targets(backend, model, environment)
-            )
+        backends = [
+            {
+                "id": t.key,
+                "name": t.name,
+                "url": t.url,
+                "model": t.model or model.name,
+                "weight": t.weight,
+                "priority": t.priority,
+                "api_key": t.api_key,
+            }
+            for t in await targets(model, environment, self.secrets)
+        ]
         return {
             "name": model.name,
             "project": model.project.name,
