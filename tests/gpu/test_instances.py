@@ -5,6 +5,7 @@ preemption replaced as the policy says, and discovery of the READY ones, least l
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -12,7 +13,7 @@ import pytest
 
 from galapagos_core.gpu import lifecycle
 from galapagos_core.gpu.catalog import import_catalog
-from galapagos_core.gpu.discovery import Discovery, MemoryStore
+from galapagos_core.gpu.discovery import Discovery, Endpoint, MemoryStore
 from galapagos_core.gpu.instances import GpuInstanceService
 from galapagos_core.gpu.specs import GpuInstanceCreate
 from galapagos_core.kernel.actor import Actor
@@ -191,6 +192,28 @@ async def test_heartbeats_order_discovery_and_bring_a_recovering_instance_back(
 
     negative = await _call(api, admin, "POST", f"{BASE}/{ids[0]}/heartbeat", {"load": -1})
     assert negative.status_code == 422
+
+
+@pytest.mark.usefixtures("catalog")
+async def test_a_refresh_reads_only_what_changed_since_the_previous_one(
+    api: httpx.AsyncClient, admin: str
+) -> None:
+    body = {"model_id": MISTRAL, "project": "llm", "env": "gpu"}
+    for _ in range(3):
+        assert (await _call(api, admin, "POST", BASE, body)).status_code == 202
+    # Written together a minute ago, and nothing since.
+    await GpuInstance.all().update(updated_at=datetime.now(UTC) - timedelta(minutes=1))
+    told: list[int] = []
+
+    class Counting(MemoryStore):
+        async def tell(self, endpoints: list[Endpoint]) -> None:
+            told.append(len(endpoints))
+            await super().tell(endpoints)
+
+    discovery = Discovery(Counting(), 1)
+    await discovery.refresh()  # every live instance, the first time
+    await discovery.refresh()
+    assert told == [3, 0]
 
 
 @pytest.mark.usefixtures("catalog")
