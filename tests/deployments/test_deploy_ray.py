@@ -41,18 +41,28 @@ async def _ok(response: httpx.Response) -> dict[str, Any]:
 
 
 async def _setup(api: httpx.AsyncClient, admin: str, env: str = "local") -> None:
-    h = bearer(admin)
-    await _ok(
-        await api.post("/api/v1/environment", headers=h, json={"name": env, "ray_address": "local"})
-    )
+    """The environment ``env`` on the local Ray, and iris registered for it."""
     await _ok(
         await api.post(
-            "/api/v1/serve", headers=h, json={"name": "iris", "type": "api", "space": "ml"}
+            "/api/v1/environment",
+            headers=bearer(admin),
+            json={"name": env, "ray_address": "local"},
+        )
+    )
+    await _register(api, admin, "iris", env)
+
+
+async def _register(api: httpx.AsyncClient, admin: str, serve: str, env: str = "local") -> None:
+    """``serve`` registered, one small replica of it wanted in ``env``."""
+    h = bearer(admin)
+    await _ok(
+        await api.post(
+            "/api/v1/serve", headers=h, json={"name": serve, "type": "api", "space": "ml"}
         )
     )
     await _ok(
         await api.post(
-            f"/api/v1/serve/iris/infra-config/{env}",
+            f"/api/v1/serve/{serve}/infra-config/{env}",
             headers=h,
             json={
                 "api_serve_config": {
@@ -69,15 +79,20 @@ async def _setup(api: httpx.AsyncClient, admin: str, env: str = "local") -> None
 
 
 async def _build(
-    api: httpx.AsyncClient, admin: str, repo: Path, version: str, import_path: str = "main:Model"
+    api: httpx.AsyncClient,
+    admin: str,
+    repo: Path,
+    version: str,
+    import_path: str = "main:Model",
+    serve: str = "iris",
 ) -> str:
-    """Build ``version`` of iris from ``repo``; its package's (signed) URL."""
+    """Build ``version`` of ``serve`` from ``repo``; its package's (signed) URL."""
     job = await _ok(
         await api.post(
             "/api/v1/artifact",
             headers=bearer(admin),
             json={
-                "serve_name": "iris",
+                "serve_name": serve,
                 "version": version,
                 "github_repo_url": f"file://{repo}",
                 "import_path": import_path,
@@ -94,16 +109,22 @@ async def _build(
             break
         await asyncio.sleep(0.1)
     assert status["status"] == "SUCCESSFUL", status
-    listing = await _ok(await api.get("/api/v1/artifact/iris", headers=bearer(admin)))
+    listing = await _ok(await api.get(f"/api/v1/artifact/{serve}", headers=bearer(admin)))
     [artifact] = [a for a in listing["data"] if a["version"] == version]
     return str(artifact["package_url"])
 
 
 async def _deploy(
-    api: httpx.AsyncClient, admin: str, version: str, path: str = "deploy", **body: Any
+    api: httpx.AsyncClient,
+    admin: str,
+    version: str,
+    path: str = "deploy",
+    serve: str = "iris",
+    **body: Any,
 ) -> dict[str, Any]:
     response = await api.post(
-        f"/api/v1/serve/iris/{path}?wait=true&timeout=180",
+        f"/api/v1/serve/{serve}/{path}?wait=true&timeout=180",
+        timeout=200,  # the server waits up to 180 s
         headers=bearer(admin),
         json={"env": "local", "artifact_version": version, **body} if path == "deploy" else body,
     )

@@ -18,7 +18,15 @@ from prometheus_client.parser import text_string_to_metric_families
 from scipy.stats import chisquare
 
 from galapagos_core.worker import Worker
-from tests.deployments.test_deploy_ray import MODEL, _build, _deploy, _ok, _ray_apps, _setup
+from tests.deployments.test_deploy_ray import (
+    MODEL,
+    _build,
+    _deploy,
+    _ok,
+    _ray_apps,
+    _register,
+    _setup,
+)
 from tests.factories import bearer
 from tests.gitrepos import commit, make_repo
 
@@ -80,12 +88,12 @@ async def v1_beside(
     return url
 
 
-async def _traffic(api: httpx.AsyncClient, admin: str) -> dict[str, Any]:
-    return await _ok(await api.get(TRAFFIC, headers=bearer(admin)))
+async def _traffic(api: httpx.AsyncClient, admin: str, serve: str = "iris") -> dict[str, Any]:
+    return await _ok(await api.get(f"/api/v1/serve/{serve}/traffic/local", headers=bearer(admin)))
 
 
-async def _all_active(api: httpx.AsyncClient, admin: str) -> bool:
-    traffic = await _traffic(api, admin)
+async def _all_active(api: httpx.AsyncClient, admin: str, serve: str = "iris") -> bool:
+    traffic = await _traffic(api, admin, serve)
     router = traffic["router"] or {}
     return router.get("state") == "READY" and all(
         v["status"] == "active" for v in traffic["variants"]
@@ -207,9 +215,11 @@ class Model:
 """
 
 
-async def _shadow_copies(worker: Worker, metric: str = "variant_requests") -> float:
-    """Copies the routers recorded for shadows (or dropped, with ``shadow_copies_dropped``),
-    from the Ray head's metrics endpoint."""
+async def _shadow_copies(
+    worker: Worker, metric: str = "variant_requests", serve: str = "iris"
+) -> float:
+    """Copies ``serve``'s routers recorded for shadows (or dropped, with
+    ``shadow_copies_dropped``), from the Ray head's metrics endpoint."""
     url = worker.backends.local_ray.endpoint().metrics
     assert url is not None
     async with httpx.AsyncClient() as client:
@@ -220,7 +230,7 @@ async def _shadow_copies(worker: Worker, metric: str = "variant_requests") -> fl
         for sample in family.samples
         if sample.name.removesuffix("_total") == f"ray_galapagos_{metric}"
         and sample.labels.get("role", "shadow") == "shadow"
-        and sample.labels.get("serve") == "iris"
+        and sample.labels.get("serve") == serve
     )
 
 
@@ -276,23 +286,26 @@ class Model:
 """
 
 
-async def _latencies(url: str, count: int, rate: float = 10) -> list[float]:
-    """Milliseconds per request of ``count`` sent at ``rate`` a second, each on its own (a load
-    the two cores carry with the shadows' work too); each answered by v1."""
-    times: list[float] = []
+async def _ticks(urls: list[str], ticks: int, rate: float = 10) -> list[list[float]]:
+    """Milliseconds per request to each of ``urls``: at each of ``ticks`` (``rate`` a second),
+    one request to every URL at once, each on its own. What slows the machine at a moment slows
+    every URL's request of that tick alike. Every answer is v1's."""
+    times: list[list[float]] = [[] for _ in urls]
 
-    async def one(client: httpx.AsyncClient) -> None:
+    async def one(client: httpx.AsyncClient, index: int) -> None:
         started = time.perf_counter()
-        response = await client.post(url, json={"instances": [[1]]})
-        times.append((time.perf_counter() - started) * 1000)
+        response = await client.post(urls[index], json={"instances": [[1]]})
+        times[index].append((time.perf_counter() - started) * 1000)
         assert response.status_code == 200, response.text
         assert response.json()["predictions"] == ["v1"]
 
     loop = asyncio.get_running_loop()
+    order = list(range(len(urls)))
     async with httpx.AsyncClient(timeout=30) as client, asyncio.TaskGroup() as group:
         tick = loop.time()
-        for _ in range(count):
-            group.create_task(one(client))
+        for i in range(ticks):
+            for index in order[i % len(order) :] + order[: i % len(order)]:  # none always first
+                group.create_task(one(client, index))
             tick += 1 / rate
             await asyncio.sleep(max(0.0, tick - loop.time()))
     return times
@@ -306,48 +319,46 @@ def _p99(times: list[float]) -> float:
 async def test_a_slow_or_failing_shadow_changes_no_answer_and_not_the_p99(
     api: httpx.AsyncClient, admin: str, running: Worker, tmp_path: Path
 ) -> None:
-    """Every request copied to a healthy shadow, to one that sleeps 5 s, to one that answers
-    500: interleaved rounds, every answer from stable, and the slow and the failing shadow's
-    rounds within 10% of the healthy one's p99. (What copying itself costs the two cores this
-    runs on, the healthy shadow's work included, bench/traffic.py measures.)"""
-    repo = make_repo(tmp_path / "repo", {"main.py": MODEL.format(version="v1")})
+    """Three serves side by side, each v1 with every request copied to its shadow: a healthy
+    one, one that sleeps 5 s, one that answers 500. The same ticks call all three, so what
+    slows the machine meanwhile slows them alike, and what a shadow does to its own serve's
+    router shows in that serve's figures alone: every answer from stable, and the slow and the
+    failing shadow's serves within 10% of the healthy one's p99. (What copying itself costs
+    the two cores this runs on, bench/traffic.py measures.)"""
+    shadows = {"iris": MODEL.format(version="shadow"), "iris-slow": SLOW, "iris-failing": FAILING}
     await _setup(api, admin)
-    await _build(api, admin, repo, "v1")
-    for version, source in (("slow", SLOW), ("broken", FAILING)):
+    for serve in list(shadows)[1:]:
+        await _register(api, admin, serve)
+
+    async def shadowed(serve: str, source: str) -> str:
+        repo = make_repo(tmp_path / serve, {"main.py": MODEL.format(version="v1")})
+        await _build(api, admin, repo, "v1", serve=serve)
         commit(repo, {"main.py": source})
-        await _build(api, admin, repo, version)
-    url = str((await _deploy(api, admin, "v1"))["service_url"])
-    shadows = {"shadow_ok": "v1", "shadow_slow": "slow", "shadow_failing": "broken"}
-    variants = [{"variant_name": "stable"}] + [
-        {"variant_name": name, "artifact_version": version, "weight": 0}
-        for name, version in shadows.items()
-    ]
-    await _ok(
-        await api.post(
-            TRAFFIC, headers=bearer(admin), json={"strategy": "shadow", "variants": variants}
-        )
-    )
-    await _eventually(lambda: _all_active(api, admin))
-    await _latencies(url, 200)  # warm
-
-    async def copying(to: str) -> None:
-        weights = {name: 100 if name == to else 0 for name in shadows}
+        await _build(api, admin, repo, "shadow", serve=serve)
+        url = str((await _deploy(api, admin, "v1", serve=serve))["service_url"])
+        variants = [
+            {"variant_name": "stable"},
+            {"variant_name": "shadow", "artifact_version": "shadow", "weight": 100},
+        ]
         await _ok(
-            await api.put(f"{TRAFFIC}/weights", headers=bearer(admin), json={"weights": weights})
+            await api.post(
+                f"/api/v1/serve/{serve}/traffic/local",
+                headers=bearer(admin),
+                json={"strategy": "shadow", "variants": variants},
+            )
         )
-        await asyncio.sleep(3)  # the next pass reconfigures the routers
-        await _latencies(url, 20)  # the first copies found their replicas
+        await _eventually(lambda: _all_active(api, admin, serve))
+        return url
 
-    rounds: dict[str, list[float]] = {name: [] for name in shadows}
-    order = list(rounds)
-    for turn in range(5):  # 1,000 answers each: the p99 is the 10th slowest, not one outlier
-        # Each round starts with the next shadow, so none always follows the same one (the
-        # slow shadow's queued copies drain into whichever round comes after it).
-        for to in order[turn % 3 :] + order[: turn % 3]:
-            await copying(to)
-            rounds[to] += await _latencies(url, 200)
-    figures = {to: round(_p99(times), 1) for to, times in rounds.items()}
-    for to in ("shadow_slow", "shadow_failing"):
-        assert figures[to] <= 1.1 * figures["shadow_ok"], figures
-    assert await _shadow_copies(running) > 0, figures
-    await _ok(await api.post("/api/v1/serve/iris/undeploy/local", headers=bearer(admin)))
+    urls = list(await asyncio.gather(*(shadowed(s, source) for s, source in shadows.items())))
+    await _ticks(urls, 30)  # warm: the first copies found their replicas
+    # 1,000 answers each: the p99 is the 10th slowest, not one outlier.
+    # 18 requests a second and as many copies: the two cores busy, not saturated (then every
+    # tail is a queue's, whatever the shadows do).
+    measured = await _ticks(urls, 1000, rate=6)
+    figures = {serve: round(_p99(times), 1) for serve, times in zip(shadows, measured, strict=True)}
+    for serve in ("iris-slow", "iris-failing"):
+        assert figures[serve] <= 1.1 * figures["iris"], figures
+        assert await _shadow_copies(running, serve=serve) > 0, figures
+    for serve in shadows:
+        await _ok(await api.post(f"/api/v1/serve/{serve}/undeploy/local", headers=bearer(admin)))

@@ -34,7 +34,9 @@ class WaitQuery(BaseModel):
 
 async def _settled(call: Call[Any, WaitQuery], deployment: Deployment) -> DeployResult:
     if call.query.wait:
-        deployment = await call.services.deployment_reads.wait(deployment.id, call.query.timeout)
+        deployment = await call.services.deployment_reads.wait(
+            call.path["serve"], deployment.id, call.query.timeout
+        )
     return deploy_result(deployment)
 
 
