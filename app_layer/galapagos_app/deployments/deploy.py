@@ -32,11 +32,9 @@ class WaitQuery(BaseModel):
     timeout: float = Field(300, gt=0, le=3600, description="seconds to wait at most")
 
 
-async def _settled(call: Call[Any, WaitQuery], serve: str, deployment: Deployment) -> DeployResult:
+async def _settled(call: Call[Any, WaitQuery], deployment: Deployment) -> DeployResult:
     if call.query.wait:
-        deployment = await call.services.deployment_reads.wait(
-            serve, deployment.id, call.query.timeout
-        )
+        deployment = await call.services.deployment_reads.wait(deployment.id, call.query.timeout)
     return deploy_result(deployment)
 
 
@@ -52,7 +50,7 @@ async def deploy(call: Call[DeployRequest, WaitQuery]) -> DeployResult:
     deployment = await call.services.deployments.deploy(
         call.actor, call.path["serve"], call.body, call.request.headers.get("idempotency-key")
     )
-    return await _settled(call, call.path["serve"], deployment)
+    return await _settled(call, deployment)
 
 
 @router.post(
@@ -67,7 +65,7 @@ async def rollback(call: Call[RollbackRequest, WaitQuery]) -> DeployResult:
     deployment = await call.services.deployments.rollback(
         call.actor, call.path["serve"], call.path["env"], call.body
     )
-    return await _settled(call, call.path["serve"], deployment)
+    return await _settled(call, deployment)
 
 
 @router.post(
@@ -133,7 +131,7 @@ async def get_deployment(call: Call[NoBody, NoQuery]) -> DeploymentDetail:
 )
 async def deploy_model(call: Call[ModelDeployRequest, WaitQuery]) -> DeployResult:
     deployment = await call.services.model_deploys.deploy(call.actor, call.body)
-    return await _settled(call, call.body.serve_name, deployment)
+    return await _settled(call, deployment)
 
 
 @router.post(

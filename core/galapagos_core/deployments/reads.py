@@ -58,15 +58,13 @@ class DeploymentReads:
         workload = await workload_queries.route_owner(environment.id, serve.id)
         return active, flight, workload
 
-    async def wait(self, serve_name: str, deployment_id: UUID, seconds: float) -> Deployment:
-        """Poll until the deployment leaves PENDING/DEPLOYING or ``seconds`` pass (404 if its
-        serve is deleted meanwhile)."""
+    async def wait(self, deployment_id: UUID, seconds: float) -> Deployment:
+        """Poll until the deployment leaves PENDING/DEPLOYING or ``seconds`` pass."""
         seconds = min(seconds, self.settings.wait_timeout_seconds)
         deadline = asyncio.get_running_loop().time() + seconds
         while True:
             deployment = await deployment_queries.deployment_by_id(deployment_id)
-            if deployment is None:
-                raise deployment_not_found(serve_name, str(deployment_id))
+            assert deployment is not None
             if not deployment.status.in_flight or asyncio.get_running_loop().time() >= deadline:
                 return deployment
             await asyncio.sleep(0.25)
