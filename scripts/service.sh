@@ -16,7 +16,7 @@ die() {
 }
 
 install_debian_package() {
-  local package=$1 policy=/usr/sbin/policy-rc.d backup=""
+  local package=$1 policy=/usr/sbin/policy-rc.d backup="" ERRLOG  # the caller's log kept
   [[ $EUID -eq 0 ]] || die "$package is not installed and we are not root"
   log "installing Debian $package (service start blocked via policy-rc.d)"
   if [[ -e $policy ]]; then backup=$(mktemp); cp -p "$policy" "$backup"; fi
@@ -28,7 +28,7 @@ install_debian_package() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
     -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
     "$package" >>"$ERRLOG" 2>&1 || die "apt-get install $package failed"
-  rm -f "$ERRLOG"; ERRLOG=""
+  rm -f "$ERRLOG"
   trap - EXIT
   if [[ -n $backup ]]; then mv -f "$backup" "$policy"; else rm -f "$policy"; fi
 }
