@@ -24,11 +24,11 @@ def _matches(labels: dict[str, str], selector: str | None) -> bool:
 
 
 def prepare(emulator: kmock.KubernetesEmulator, *resources: str) -> None:
-    """Declare ``resources`` (group/version/plural), answer creates with 201 and the object as
-    the real API server does, and honour equality label selectors on lists."""
+    """Declare ``resources`` (group/version/plural), answer their creates with 201 and the
+    object as the real API server does, and honour equality label selectors on their lists
+    (any other resource is not served: 404, as on a cluster without its CRD)."""
     for resource in resources:
         emulator.resources[resource] = {}
-    emulator[kmock.action.CREATE] << 201 << (lambda request: request.data)
 
     def listing(request: kmock.Request) -> dict[str, Any]:
         selector = request.params.get("labelSelector")
@@ -47,7 +47,10 @@ def prepare(emulator: kmock.KubernetesEmulator, *resources: str) -> None:
             "items": items,
         }
 
-    emulator[kmock.action.LIST] << listing
+    for resource in resources:
+        served = emulator[kmock.resource(resource)]
+        served[kmock.action.CREATE] << 201 << (lambda request: request.data)
+        served[kmock.action.LIST] << listing
 
 
 def kubeconfig(emulator: kmock.KubernetesEmulator, path: Path) -> Path:

@@ -19,11 +19,12 @@ from galapagos_core.kernel.config import Settings
 from galapagos_core.kernel.kubernetes import KubeClients
 from galapagos_core.kernel.secrets import SecretBox, SecretError
 from galapagos_core.services import secret_box
-from galapagos_core.workloads.backends.custom_resources import MERGE_PATCH, SPEC_HASH
+from galapagos_core.workloads.backends.custom_resources import SPEC_HASH
 from galapagos_core.workloads.backends.kserve import KServeBackend
+from galapagos_core.workloads.backends.kube_objects import MERGE_PATCH
 from galapagos_core.workloads.backends.kuberay import KubeRayBackend
 from galapagos_core.workloads.reconciler import Reconciler
-from galapagos_core.workloads.spec import WorkloadBackend, WorkloadSpec
+from galapagos_core.workloads.spec import BackendError, WorkloadBackend, WorkloadSpec
 from galapagos_model.catalog import Cluster, Environment
 from galapagos_model.deployments import Deployment, Workload
 from galapagos_model.enums import (
@@ -310,6 +311,38 @@ async def test_kserve_reapply_merge_patches_and_delete_deletes(
 
     await kserve.delete(kserve_env, [first.name, "never-existed"])  # absent: fine
     assert len(calls(kmock, kmock.action.DELETE)) == 5  # each asked as both of its kinds
+
+
+async def test_a_kind_the_cluster_does_not_serve_lists_empty_and_writing_one_says_which(
+    kmock: kmock.KubernetesEmulator, clients: KubeClients, box: SecretBox
+) -> None:
+    """A cluster without the Gateway API: the KServe pass still sees its InferenceServices,
+    and a serve's router (an HTTPRoute) fails with an error naming the kind and the answer."""
+    emulator.prepare(kmock, ISVC)
+    kmock[kmock.resource(HTTPROUTE)] << 404  # not served
+    cluster = await Cluster.create(
+        name="bare",
+        api_server_url=str(kmock.url),
+        kubeconfig_encrypted=box.seal(kubeconfig_text(str(kmock.url)), kubeconfig_context("bare")),
+    )
+    environment = await Environment.create(
+        name="kserve-prod",
+        backend=EnvironmentBackend.KSERVE,
+        cluster=cluster,
+        env_configs={"namespace": NAMESPACE, "gateway": {"name": "edge", "domain": "example.test"}},
+    )
+    backend = KServeBackend(clients)
+    spec = model_spec()
+    await backend.apply(environment, [spec])
+    assert set(await backend.observe(environment)) == {spec.name}
+
+    stable = {"name": "stable", "app": spec.name, "weight": 100, "shadow": False}
+    router = model_spec(
+        name="iris-router",
+        routing={"default": "stable", "variants": [stable | {"header_match": {}}]},
+    )
+    with pytest.raises(BackendError, match=r"^creating HTTPRoute iris-router: 404"):
+        await backend.apply(environment, [router])
 
 
 async def test_kserve_update_removes_what_the_new_spec_no_longer_sets(

@@ -30,13 +30,10 @@ from galapagos_core.kernel.kubernetes import KubeClients
 from galapagos_core.kernel.naming import MANAGED_BY, label_value, managed_labels, resource_name
 from galapagos_core.kernel.secrets import SecretBox
 from galapagos_core.virtual_models.upstreams import targets
-from galapagos_core.workloads.backends.custom_resources import (
-    Resource,
-    condition,
-    namespace_of,
-)
+from galapagos_core.workloads.backends.custom_resources import condition, namespace_of
 from galapagos_core.workloads.backends.http_route import GATEWAY_GROUP, gateway_of
-from galapagos_core.workloads.backends.object_sets import SECRET, ObjectSet
+from galapagos_core.workloads.backends.kube_objects import SECRET, Resource
+from galapagos_core.workloads.backends.object_sets import ObjectSet
 from galapagos_core.workloads.spec import BackendError, Observed, WorkloadSpec
 from galapagos_model.catalog import Environment
 from galapagos_model.enums import (

@@ -12,7 +12,6 @@ from galapagos_core.workloads.backends.custom_resources import (
     HTTP_ROUTE,
     INFERENCE_SERVICE,
     CustomResourceBackend,
-    Resource,
     condition,
     namespace_of,
     node_selector,
@@ -21,6 +20,7 @@ from galapagos_core.workloads.backends.custom_resources import (
     tolerations,
 )
 from galapagos_core.workloads.backends.http_route import render_route, route_status
+from galapagos_core.workloads.backends.kube_objects import Resource
 from galapagos_core.workloads.spec import LlmEngine, Observed, WorkloadSpec
 from galapagos_model.catalog import Environment
 from galapagos_model.enums import ArtifactKind, WorkloadState

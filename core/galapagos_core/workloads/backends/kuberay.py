@@ -18,8 +18,6 @@ from collections.abc import Collection
 from typing import Any
 
 import yaml
-from kubernetes_asyncio import client
-from kubernetes_asyncio.client.rest import ApiException
 
 from galapagos_core.artifacts.links import PackageLinks
 from galapagos_core.kernel.kubernetes import KubeClients
@@ -177,9 +175,9 @@ class KubeRayBackend(CustomResourceBackend):
         self, environment: Environment, probe: Collection[str] = ()
     ) -> dict[str, Observed]:
         """Each application of each RayService, by its workload's name."""
-        api = await self._api(environment)
+        objects = await self._objects(environment)
         found: dict[str, Observed] = {}
-        for item in await self._list(api, environment, RAY_SERVICE):
+        for item in await self._list(objects, environment, RAY_SERVICE):
             for app in applications(item):
                 name = str(app["name"])
                 state, url, message = self.app_status(item, name, app.get("route_prefix"))
@@ -251,37 +249,27 @@ class KubeRayBackend(CustomResourceBackend):
     async def apply(self, environment: Environment, specs: list[WorkloadSpec]) -> None:
         """Each RayService written once, its applications added or replaced; sized from a
         serve's application among them, else as it was."""
-        api = await self._api(environment)
-        namespace = namespace_of(environment)
+        objects = await self._objects(environment)
         by_service: dict[str, list[WorkloadSpec]] = defaultdict(list)
         for spec in specs:
             by_service[self.rayservice_of(spec)].append(spec)
         for name, members in by_service.items():
-            live = await self._get(api, RAY_SERVICE, namespace, name)
+            live = await objects.get(RAY_SERVICE, name)
             apps = {str(a["name"]): a for a in applications(live)}
             apps.update({spec.name: self._application(spec) for spec in members})
             sizing = next((s for s in members if s.routing is None), members[0])
             body = self._rayservice(environment, sizing, list(apps.values()), live)
             if live is None:
-                await self._create(api, namespace, body)
+                if not await objects.create(RAY_SERVICE, body):  # the next pass merges
+                    raise BackendError(f"{RAY_SERVICE.kind} {name} was created meanwhile")
             else:
-                await self._patch(api, RAY_SERVICE, namespace, body, live)
-
-    async def _create(
-        self, api: client.CustomObjectsApi, namespace: str, body: dict[str, Any]
-    ) -> None:
-        r, name = RAY_SERVICE, body["metadata"]["name"]
-        try:
-            await api.create_namespaced_custom_object(r.group, r.version, namespace, r.plural, body)
-        except ApiException as exc:  # 409 too: created meanwhile, the next pass merges
-            raise BackendError(f"creating {r.kind} {name}: {exc.reason}") from exc
+                await objects.update(RAY_SERVICE, body, live)
 
     async def delete(self, environment: Environment, names: list[str]) -> None:
         """Each application removed from its RayService; a RayService left without any goes."""
-        api = await self._api(environment)
-        namespace = namespace_of(environment)
+        objects = await self._objects(environment)
         gone = set(names)
-        for item in await self._list(api, environment, RAY_SERVICE):
+        for item in await self._list(objects, environment, RAY_SERVICE):
             apps = applications(item)
             kept = [a for a in apps if a.get("name") not in gone]
             if len(kept) == len(apps):
@@ -293,4 +281,4 @@ class KubeRayBackend(CustomResourceBackend):
             spec = dict(item["spec"])
             spec["serveConfigV2"] = yaml.safe_dump({"applications": kept}, sort_keys=True)
             body = {"metadata": item["metadata"], "spec": spec}
-            await self._patch(api, RAY_SERVICE, namespace, body, item)
+            await objects.update(RAY_SERVICE, body, item)
