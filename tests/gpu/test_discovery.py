@@ -1,6 +1,6 @@
 """Discovery's in-process store: READY instances by model, least loaded first; an instance
 that leaves READY, or moves to another model, is gone from where it was; older news about an
-instance never replaces newer."""
+instance never replaces newer; one out of READY is forgotten after a while."""
 
 from __future__ import annotations
 
@@ -51,3 +51,25 @@ def test_leaving_ready_or_changing_model_removes_it() -> None:
     unreachable = Endpoint("c", "llama", "", 0, 0.0, 1, "READY")  # READY with no URL yet
     store.put(unreachable)
     assert _ids(store, "llama") == []
+
+
+def test_an_instance_out_of_ready_is_remembered_for_a_while_then_forgotten() -> None:
+    now = [0.0]
+    store = MemoryStore(kept_seconds=60, clock=lambda: now[0])
+    store.put(_at("a", "llama", 0, 1))
+    store.put(_at("b", "llama", 0, 1))
+    store.put(_at("a", "llama", 0, 2, status="TERMINATED"))
+    now[0] = 30
+    store.put(_at("c", "llama", 0, 1, status="PROVISIONING"))
+    store.put(_at("a", "llama", 0, 1))  # older news within the time: still refused
+    assert _ids(store, "llama") == ["b"]
+    assert len(store) == 3
+    now[0] = 61
+    store.put(_at("b", "llama", 1, 2))
+    assert len(store) == 2  # a forgotten; c (out of READY since 30) and b remembered
+    now[0] = 91
+    store.put(_at("c", "llama", 0, 2))  # c READY: remembered for as long as it is
+    now[0] = 10_000
+    store.put(_at("b", "llama", 2, 3))
+    assert len(store) == 2
+    assert _ids(store, "llama") == ["c", "b"]

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -83,13 +85,28 @@ class DiscoveryUnavailable(Unavailable):
     default_code = "DISCOVERY_UNAVAILABLE"
 
 
+# How long a store remembers an instance that left READY (so that older news of it, still on
+# its way, cannot bring it back); then it is forgotten, and memory holds live instances only.
+KEPT_SECONDS = 86_400
+
+
 class MemoryStore:
     """This process's view: READY instances by model, and the version of every instance it
-    was told of. Reads copy nothing they do not return."""
+    was told of (of one that left READY, for ``kept_seconds``). Reads copy nothing they do not
+    return."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self, kept_seconds: float = KEPT_SECONDS, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.kept_seconds = kept_seconds
+        self.clock = clock
         self._by_model: dict[str, dict[str, Endpoint]] = {}
         self._known: dict[str, Endpoint] = {}
+        self._forget_at: dict[str, float] = {}  # instances out of READY, in the order they left
+
+    def __len__(self) -> int:
+        """Instances it remembers."""
+        return len(self._known)
 
     def put(self, endpoint: Endpoint) -> None:
         known = self._known.get(endpoint.instance_id)
@@ -101,8 +118,21 @@ class MemoryStore:
             if not ready:
                 self._by_model.pop(known.model_id, None)
         self._known[endpoint.instance_id] = endpoint
+        self._forget_at.pop(endpoint.instance_id, None)
         if endpoint.ready:
             self._by_model.setdefault(endpoint.model_id, {})[endpoint.instance_id] = endpoint
+        else:
+            self._forget_at[endpoint.instance_id] = self.clock() + self.kept_seconds
+        self._forget_expired()
+
+    def _forget_expired(self) -> None:
+        now = self.clock()
+        while self._forget_at:
+            instance_id, deadline = next(iter(self._forget_at.items()))
+            if deadline > now:
+                return
+            del self._forget_at[instance_id]
+            del self._known[instance_id]
 
     def get(self, model_id: str) -> list[Endpoint]:
         found = self._by_model.get(model_id)
@@ -118,6 +148,7 @@ class MemoryStore:
     async def clear(self) -> None:
         self._by_model.clear()
         self._known.clear()
+        self._forget_at.clear()
 
     async def close(self) -> None:
         pass

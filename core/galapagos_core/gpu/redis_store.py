@@ -6,7 +6,8 @@ the hash ``instance:{instance_id}`` (``ip``, ``port``, ``status``, ``current_loa
 
 A write is one script run in Redis: kept only when no newer version is there, the hash and the
 set changed together. A lookup is one ``SORT … GET`` round trip. An instance that leaves READY
-keeps its hash a day (so that older news cannot bring it back), then it expires."""
+keeps its hash for ``KEPT_SECONDS`` (so that older news cannot bring it back), then it
+expires."""
 
 from __future__ import annotations
 
@@ -19,9 +20,8 @@ from urllib.parse import urlsplit
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from galapagos_core.gpu.discovery import DiscoveryUnavailable, Endpoint, least_loaded
+from galapagos_core.gpu.discovery import KEPT_SECONDS, DiscoveryUnavailable, Endpoint, least_loaded
 
-_KEPT_SECONDS = 86_400
 _TELL = """
 local kept = redis.call('HGET', KEYS[1], 'version')
 if kept and tonumber(kept) > tonumber(ARGV[1]) then return 0 end
@@ -70,7 +70,7 @@ class RedisStore:
                     ip, port = _address(e.url)
                     fields = [e.model_id, e.url, ip, port, e.status, e.load, e.heartbeat_at]
                     fields.append(json.dumps(dataclasses.asdict(e)))
-                    flags = [int(e.ready), e.instance_id, _KEPT_SECONDS]
+                    flags = [int(e.ready), e.instance_id, KEPT_SECONDS]
                     await self._tell(
                         keys=[instance_key(e.instance_id), model_key(e.model_id)],
                         args=[e.version, *fields, *flags],
