@@ -6,7 +6,6 @@ import re
 from typing import Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
-from pydantic.json_schema import models_json_schema
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
@@ -30,39 +29,46 @@ _BINARY = {"type": "string", "format": "binary"}
 _TEXT = {"type": "string"}
 
 
-def _merge(components: dict[str, Any], defs: dict[str, Any]) -> None:
-    """Add ``defs``. Two models under one name (told apart by their fields: one model's input
-    and output schemas may differ) would make one of them wrong."""
-    for name, schema in defs.items():
-        known = components.setdefault(name, schema)
-        if set(known.get("properties", ())) != set(schema.get("properties", ())):
-            raise ValueError(f"two models of the API are named {name}: rename one")
+Schemas = dict[tuple[str, str], dict[str, Any]]  # by (endpoint, part): body, query, response
 
 
-def _schema(annotation: Any, components: dict[str, Any]) -> dict[str, Any]:
-    schema = TypeAdapter(annotation).json_schema(ref_template=_REF, mode="serialization")
-    _merge(components, schema.pop("$defs", {}))
-    return schema
+def _key(endpoint: Endpoint) -> str:
+    return f"{endpoint.method} {endpoint.path}"
 
 
-def _input_schema(model: type[BaseModel], components: dict[str, Any]) -> dict[str, Any]:
-    schema = model.model_json_schema(ref_template=_REF, mode="validation")
-    _merge(components, schema.pop("$defs", {}))
-    return schema
+def _schemas(endpoints: list[Endpoint]) -> tuple[Schemas, dict[str, Any]]:
+    """Every endpoint's body, query and response schemas, and the components they refer to,
+    made in one pass: a model whose input and output schemas differ is two components
+    (``Name-Input``, ``Name-Output``), each referred to where it applies."""
+    inputs: list[tuple[tuple[str, str], Any, TypeAdapter[Any]]] = [
+        (("", "error"), "serialization", TypeAdapter(ErrorEnvelope))
+    ]
+    for endpoint in endpoints:
+        key = _key(endpoint)
+        if endpoint.query is not None:
+            inputs.append(((key, "query"), "validation", TypeAdapter(endpoint.query)))
+        if endpoint.body is not None:
+            inputs.append(((key, "body"), "validation", TypeAdapter(endpoint.body)))
+        if endpoint.media is None:
+            data = endpoint.response
+            envelope = Envelope[data] if data is not None else Envelope[None]  # type: ignore[valid-type]
+            inputs.append(((key, "response"), "serialization", TypeAdapter(envelope)))
+    keyed, defs = TypeAdapter.json_schemas(inputs, ref_template=_REF)
+    return {key: schema for (key, _), schema in keyed.items()}, defs.get("$defs", {})
 
 
 def _text_parameter(name: str, where: str) -> dict[str, Any]:
     return {"name": name, "in": where, "required": True, "schema": _TEXT}
 
 
-def _operation(endpoint: Endpoint, components: dict[str, Any]) -> dict[str, Any]:
+def _operation(endpoint: Endpoint, schemas: Schemas) -> dict[str, Any]:
     names = _PARAM.findall(endpoint.path)
     parameters = [
         {"name": n, "in": "path", "required": True, "schema": PATH_PARAMETERS.get(n, _TEXT)}
         for n in names
     ]
     if endpoint.query is not None:
-        query_schema = _input_schema(endpoint.query, components)
+        query_schema = schemas[_key(endpoint), "query"]
         required = set(query_schema.get("required", []))
         for name, prop in query_schema.get("properties", {}).items():
             parameters.append(
@@ -72,8 +78,7 @@ def _operation(endpoint: Endpoint, components: dict[str, Any]) -> dict[str, Any]
         schema = _BINARY if endpoint.media == "application/zip" else {"type": "string"}
         content = {endpoint.media: {"schema": schema}}
     else:
-        envelope = Envelope[endpoint.response] if endpoint.response is not None else Envelope[None]  # type: ignore[name-defined]
-        content = {"application/json": {"schema": _schema(envelope, components)}}
+        content = {"application/json": {"schema": schemas[_key(endpoint), "response"]}}
     responses: dict[str, Any] = {
         str(endpoint.status_code): {"description": "success", "content": content}
     }
@@ -91,11 +96,10 @@ def _operation(endpoint: Endpoint, components: dict[str, Any]) -> dict[str, Any]
         "security": [{"bearer": []}],
     }
     if endpoint.body is not None:
-        body = _input_schema(endpoint.body, components)
         operation["requestBody"] = {
             # A body that may be "{}" may be left out.
             "required": not _accepts_empty(endpoint.body),
-            "content": {"application/json": {"schema": body}},
+            "content": {"application/json": {"schema": schemas[_key(endpoint), "body"]}},
         }
     return operation
 
@@ -184,14 +188,12 @@ def _fixed_paths() -> dict[str, dict[str, Any]]:
 
 
 def openapi_document(routers: list[Router], version: str) -> dict[str, Any]:
-    components: dict[str, Any] = {}
-    _, defs = models_json_schema([(ErrorEnvelope, "serialization")], ref_template=_REF)
-    components.update(defs.get("$defs", {}))
+    endpoints = [endpoint for router in routers for endpoint in router.endpoints]
+    schemas, components = _schemas(endpoints)
     paths = _fixed_paths()
-    for router in routers:
-        for endpoint in router.endpoints:
-            path = _PARAM.sub(r"{\1}", endpoint.path)
-            paths.setdefault(path, {})[endpoint.method.lower()] = _operation(endpoint, components)
+    for endpoint in endpoints:
+        path = _PARAM.sub(r"{\1}", endpoint.path)
+        paths.setdefault(path, {})[endpoint.method.lower()] = _operation(endpoint, schemas)
     return {
         "openapi": "3.1.0",
         "info": {

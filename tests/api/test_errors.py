@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import re
+
 import httpx
 import pytest
 
@@ -61,6 +64,24 @@ async def test_openapi_and_docs(api: httpx.AsyncClient) -> None:
     assert "/api/v1/serve/{serve}/infra-config/{env}" in document["paths"]
     post = document["paths"]["/api/v1/serve"]["post"]
     assert post["requestBody"]["content"]["application/json"]["schema"]
+    components = document["components"]["schemas"]
+    assert set(re.findall(r'"#/components/schemas/([^"]+)"', json.dumps(document))) <= set(
+        components
+    )
+    # A model read and written differently is two components, each where it applies: requests
+    # take every spelling of a capacity, answers give the platform's own.
+    written = components["FastApiConfig-Input"]["properties"]["node_capacity_type"]
+    read = components["FastApiConfig-Output"]["properties"]["node_capacity_type"]
+    assert "ondemand" in json.dumps(written)
+    assert read["anyOf"][0] == {"$ref": "#/components/schemas/NodeCapacityType"}
+
+    def ref(model: str) -> str:
+        return str(components[model]["properties"]["fast_api_config"]["$ref"]).rsplit("/")[-1]
+
+    assert (ref("ApiServeConfig"), ref("ApiInfraConfigRead")) == (
+        "FastApiConfig-Input",
+        "FastApiConfig-Output",
+    )
     docs = await api.get("/docs")
     assert docs.status_code == 200
     assert "swagger-ui" in docs.text
