@@ -1,5 +1,6 @@
 """A Ray cluster elsewhere: its token is stored sealed and sent as a bearer token, and the
-platform's PUT keeps the applications it does not manage."""
+platform's PUT keeps the applications it does not manage, and another environment's on the
+same cluster: one of the same name is left as it is and named in the error."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from galapagos_core.kernel.config import Settings
 from galapagos_core.kernel.http import HttpClient
 from galapagos_core.services import Services
 from galapagos_core.workloads.backends.registry import Backends
-from galapagos_core.workloads.spec import WorkloadSpec
+from galapagos_core.workloads.spec import BackendError, WorkloadSpec
 from galapagos_model.catalog import Environment
 from galapagos_model.enums import ArtifactKind
 from tests.factories import bearer
@@ -110,12 +111,38 @@ async def test_remote_ray_gets_the_token_and_keeps_foreign_apps(
     )
     await backend.apply(environment, [spec])
     observed = await backend.observe(environment)
+
+    # A second environment on the same cluster: its serve of another name is written beside,
+    # one named as the first environment's, or as an application not ours, is not.
+    created = await api.post(
+        "/api/v1/environment",
+        headers=bearer(admin),
+        json={"name": "ray-remote-b", "ray_address": url, "ray_token": TOKEN},
+    )
+    assert created.status_code == 200, created.text
+    second = await Environment.get(name="ray-remote-b")
+    other = await backends.for_environment(second)
+    specs = [
+        spec.model_copy(
+            update={"environment": "ray-remote-b", "name": name, "route_prefix": f"/{name}"}
+        )
+        for name in ("iris", "theirs", "wine")
+    ]
+    with pytest.raises(BackendError) as refused:
+        await other.apply(second, specs)
+    assert str(refused.value) == (
+        "Serve applications held by others on this Ray cluster: 'iris' (environment "
+        "ray-remote), 'theirs' (not managed by the platform)"
+    )
+    assert list(await other.observe(second)) == ["wine"]
+    assert list(await backend.observe(environment)) == ["iris"]
     await backends.close()
     await http.close()
 
-    [body] = puts
+    body, beside = puts
     assert [a["name"] for a in body["applications"]] == ["theirs", "iris"]
     assert body["applications"][0] == THEIRS  # untouched
+    assert beside["applications"][:2] == body["applications"]  # untouched
     assert body["http_options"] == {"host": "0.0.0.0", "port": 8000}  # what the cluster runs
     assert list(observed) == ["iris"]  # only ours is managed
     assert observed["iris"].url == "http://ray.internal:8000/iris"

@@ -199,6 +199,20 @@ def _ingress_options(spec: WorkloadSpec, default_cpus: float) -> dict[str, Any]:
     return options
 
 
+def _holder(config: dict[str, Any] | None, environment: Environment) -> str | None:
+    """Who holds deployed application ``config`` if not ``environment`` (None: it does, or
+    there is no such application)."""
+    if config is None:
+        return None
+    marker = (config.get("args") or {}).get(MARKER)
+    if not marker:
+        return "not managed by the platform"
+    owner = (marker.get("labels") or {}).get(ENVIRONMENT_LABEL)
+    if owner is not None and owner != label_value(environment.name):
+        return f"environment {owner}"
+    return None
+
+
 def _message(app: dict[str, Any]) -> str | None:
     """The application's message with its deployments' (where Ray puts the traceback)."""
     parts = [app.get("message") or ""]
@@ -245,12 +259,9 @@ class RayBackend:
         found: dict[str, Observed] = {}
         for name, app in (details.get("applications") or {}).items():
             config = app.get("deployed_app_config") or {}
-            marker = (config.get("args") or {}).get(MARKER)
-            if not marker:
-                continue  # not ours
-            owner = (marker.get("labels") or {}).get(ENVIRONMENT_LABEL)
-            if owner is not None and owner != label_value(environment.name):
-                continue  # another environment's, on the same Ray cluster
+            if _holder(config, environment) is not None:
+                continue  # not ours, or another environment's on the same Ray cluster
+            marker = config["args"][MARKER]
             state = _STATES.get(app.get("status", ""), WorkloadState.DEPLOYING)
             route = app.get("route_prefix") or config.get("route_prefix")
             url = f"{endpoint.serve_url}{route}" if route else None
@@ -288,8 +299,23 @@ class RayBackend:
         return render(spec, self.links, self.runtime_sha256, self.default_cpus)
 
     async def apply(self, environment: Environment, specs: list[WorkloadSpec]) -> None:
+        """Ours written; an application of the same name that is not this environment's (one
+        the platform does not manage, or another environment's on the same Ray cluster) is
+        left as it is, and named in the error raised once the others are written."""
         rendered = {spec.name: self._render(spec) for spec in specs}
-        await self._put(environment, lambda apps: {**apps, **rendered})
+        held: dict[str, str] = {}
+
+        def change(apps: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+            for name in rendered:
+                holder = _holder(apps.get(name), environment)
+                if holder is not None:
+                    held[name] = holder
+            return {**apps, **{k: v for k, v in rendered.items() if k not in held}}
+
+        await self._put(environment, change)
+        if held:
+            taken = ", ".join(f"'{name}' ({holder})" for name, holder in sorted(held.items()))
+            raise BackendError(f"Serve applications held by others on this Ray cluster: {taken}")
 
     async def delete(self, environment: Environment, names: list[str]) -> None:
         await self._put(environment, lambda apps: {k: v for k, v in apps.items() if k not in names})
