@@ -112,6 +112,9 @@ class TrafficFigures:
         since, until = _utc(since), _utc(until)
         check_range(since, until, now)
         counts = await self.metrics.window(environment, serve.name, since, until)
+        # The variants configured, and any other that answered in the window (one rolled
+        # back meanwhile); not those of the serve's earlier configs that the metrics still carry.
+        counts = {n: c for n, c in counts.items() if n in names or c.requests}
         if variant is not None:
             found = counts.get(variant)
             if found is None or not found.requests:
@@ -130,7 +133,6 @@ class TrafficFigures:
             backend == EnvironmentBackend.KUBERAY and environment.env_configs.get("prometheus_url")
         )
         if not routers:  # KServe's routes export no per-variant figures; KubeRay's, Prometheus'
-            return {}, "this environment exports no per-variant metrics"
             return {}, "this environment exports no per-variant metrics"
         try:
             counts = await self.metrics.window(environment, serve_name, None, None)
