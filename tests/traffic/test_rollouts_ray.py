@@ -21,6 +21,7 @@ from galapagos_core.worker import Worker
 from tests.deployments.test_deploy_ray import (
     MODEL,
     _ok,
+    _setup,
     worker_process,
 )
 from tests.factories import bearer
@@ -65,7 +66,17 @@ async def _start(
     interval: float = INTERVAL,
     environment_configs: dict[str, Any] | None = None,
 ) -> str:
-    """v1 serving, ``canary`` (a source) rolling out as v2 over two steps; the serve's URL."""
+    """v1 serving, ``canary`` (a source) rolling out as v2 over two steps (in the environment
+    with ``environment_configs``); the serve's URL."""
+    await _setup(api, admin)
+    if environment_configs:
+        await _ok(
+            await api.patch(
+                "/api/v1/environment/local",
+                headers=bearer(admin),
+                json={"environment_configs": environment_configs},
+            )
+        )
     return await v1_beside(
         api,
         admin,
@@ -84,7 +95,6 @@ async def _start(
                 "gates": {"min_requests": 20, "min_success_rate": 0.95, "max_p99_ratio": None},
             },
         },
-        environment_configs,
     )
 
 
@@ -186,6 +196,7 @@ async def test_a_canary_failing_a_fifth_of_its_requests_is_rolled_back(
 async def test_blue_green_previews_then_switches_under_load_without_a_failed_request(
     api: httpx.AsyncClient, admin: str, running: Worker, tmp_path: Path
 ) -> None:
+    await _setup(api, admin)
     url = await v1_beside(
         api,
         admin,

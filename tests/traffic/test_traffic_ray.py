@@ -66,25 +66,18 @@ async def v1_beside(
     source: str,
     version: str,
     traffic: dict[str, Any],
-    environment_configs: dict[str, Any] | None = None,
+    serve: str = "iris",
 ) -> str:
-    """iris v1 deployed, ``source`` built as ``version`` and ``traffic`` configured (in the
-    environment with ``environment_configs``); the serve's URL."""
-    repo = make_repo(tmp_path / "repo", {"main.py": MODEL.format(version="v1")})
-    await _setup(api, admin)
-    if environment_configs:
-        await _ok(
-            await api.patch(
-                "/api/v1/environment/local",
-                headers=bearer(admin),
-                json={"environment_configs": environment_configs},
-            )
-        )
-    await _build(api, admin, repo, "v1")
+    """``serve`` (registered in an environment set up) at v1, ``source`` built beside it as
+    ``version`` and ``traffic`` configured; the serve's URL."""
+    repo = make_repo(tmp_path / serve, {"main.py": MODEL.format(version="v1")})
+    await _build(api, admin, repo, "v1", serve=serve)
     commit(repo, {"main.py": source})
-    await _build(api, admin, repo, version)
-    url = str((await _deploy(api, admin, "v1"))["service_url"])
-    await _ok(await api.post(TRAFFIC, headers=bearer(admin), json=traffic))
+    await _build(api, admin, repo, version, serve=serve)
+    url = str((await _deploy(api, admin, "v1", serve=serve))["service_url"])
+    await _ok(
+        await api.post(f"/api/v1/serve/{serve}/traffic/local", headers=bearer(admin), json=traffic)
+    )
     return url
 
 
@@ -238,6 +231,7 @@ async def _shadow_copies(
 async def test_a_failing_shadow_gets_its_copies_and_changes_no_answer(
     api: httpx.AsyncClient, admin: str, running: Worker, tmp_path: Path
 ) -> None:
+    await _setup(api, admin)
     url = await v1_beside(
         api,
         admin,
@@ -330,23 +324,16 @@ async def test_a_slow_or_failing_shadow_changes_no_answer_and_not_the_p99(
     for serve in list(shadows)[1:]:
         await _register(api, admin, serve)
 
-    async def shadowed(serve: str, source: str) -> str:
-        repo = make_repo(tmp_path / serve, {"main.py": MODEL.format(version="v1")})
-        await _build(api, admin, repo, "v1", serve=serve)
-        commit(repo, {"main.py": source})
-        await _build(api, admin, repo, "shadow", serve=serve)
-        url = str((await _deploy(api, admin, "v1", serve=serve))["service_url"])
-        variants = [
+    traffic = {
+        "strategy": "shadow",
+        "variants": [
             {"variant_name": "stable"},
             {"variant_name": "shadow", "artifact_version": "shadow", "weight": 100},
-        ]
-        await _ok(
-            await api.post(
-                f"/api/v1/serve/{serve}/traffic/local",
-                headers=bearer(admin),
-                json={"strategy": "shadow", "variants": variants},
-            )
-        )
+        ],
+    }
+
+    async def shadowed(serve: str, source: str) -> str:
+        url = await v1_beside(api, admin, tmp_path, source, "shadow", traffic, serve)
         await _eventually(lambda: _all_active(api, admin, serve))
         return url
 
