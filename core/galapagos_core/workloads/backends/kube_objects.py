@@ -7,7 +7,7 @@ absent object reads as ``None``, and create and delete say whether the object wa
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -62,6 +62,16 @@ def _calling(doing: str, r: Resource, name: str) -> Iterator[None]:
         raise BackendError(f"{doing} {r.kind} {name}: Kubernetes unreachable: {exc}") from exc
 
 
+async def _unless(status: int, call: Awaitable[Any]) -> Any | None:
+    """``call``'s answer, or None where the API server answers ``status``."""
+    try:
+        return await call
+    except ApiException as exc:
+        if exc.status == status:
+            return None
+        raise
+
+
 class KubeObjects:
     """The objects of one namespace, whatever their kind."""
 
@@ -69,58 +79,49 @@ class KubeObjects:
         self.namespace = namespace
         self._custom = client.CustomObjectsApi(api_client)
         self._core = client.CoreV1Api(api_client)
-        self._json = api_client.sanitize_for_serialization
+        self._json = api_client.sanitize_for_serialization  # typed answers as the API's JSON
 
     async def list(self, r: Resource, selector: str) -> list[dict[str, Any]]:
         """The objects of kind ``r`` carrying ``selector``'s labels (none where the API server
         does not serve the kind)."""
+        ns = self.namespace
         with _calling("listing", r, f"objects ({selector})"):
-            try:
-                if r == SECRET:
-                    secrets = await self._core.list_namespaced_secret(
-                        self.namespace, label_selector=selector
-                    )
-                    return [self._json(s) for s in secrets.items]
-                found = await self._custom.list_namespaced_custom_object(
-                    r.group, r.version, self.namespace, r.plural, label_selector=selector
-                )
-            except ApiException as exc:
-                if exc.status == 404:
-                    return []
-                raise
-        return list(found.get("items", []))
+            found = await _unless(
+                404,
+                self._core.list_namespaced_secret(ns, label_selector=selector)
+                if r == SECRET
+                else self._custom.list_namespaced_custom_object(
+                    r.group, r.version, ns, r.plural, label_selector=selector
+                ),
+            )
+        return [] if found is None else list(self._json(found).get("items") or [])
 
     async def get(self, r: Resource, name: str) -> dict[str, Any] | None:
+        ns = self.namespace
         with _calling("reading", r, name):
-            try:
-                live: dict[str, Any]
-                if r == SECRET:
-                    live = self._json(await self._core.read_namespaced_secret(name, self.namespace))
-                else:
-                    live = await self._custom.get_namespaced_custom_object(
-                        r.group, r.version, self.namespace, r.plural, name
-                    )
-            except ApiException as exc:
-                if exc.status == 404:
-                    return None
-                raise
-        return live
+            live = await _unless(
+                404,
+                self._core.read_namespaced_secret(name, ns)
+                if r == SECRET
+                else self._custom.get_namespaced_custom_object(
+                    r.group, r.version, ns, r.plural, name
+                ),
+            )
+        return None if live is None else dict(self._json(live))
 
     async def create(self, r: Resource, manifest: dict[str, Any]) -> bool:
         """False where an object of that name exists already."""
+        ns = self.namespace
         with _calling("creating", r, manifest["metadata"]["name"]):
-            try:
-                if r == SECRET:
-                    await self._core.create_namespaced_secret(self.namespace, manifest)  # type: ignore[arg-type]
-                else:
-                    await self._custom.create_namespaced_custom_object(
-                        r.group, r.version, self.namespace, r.plural, manifest
-                    )
-            except ApiException as exc:
-                if exc.status == 409:
-                    return False
-                raise
-        return True
+            created = await _unless(
+                409,
+                self._core.create_namespaced_secret(ns, manifest)  # type: ignore[arg-type]
+                if r == SECRET
+                else self._custom.create_namespaced_custom_object(
+                    r.group, r.version, ns, r.plural, manifest
+                ),
+            )
+        return created is not None
 
     async def update(self, r: Resource, manifest: dict[str, Any], live: dict[str, Any]) -> None:
         """Merge-patch ``live`` to ``manifest`` (its labels and annotations, and all but its
@@ -135,30 +136,26 @@ class KubeObjects:
             },
             **merge_patch(body(live), body(manifest)),
         }
+        ns = self.namespace
+        merge: dict[str, Any] = {"_content_type": MERGE_PATCH}  # not in the client's stubs
         with _calling("updating", r, name):
             if r == SECRET:
-                await self._core.patch_namespaced_secret(
-                    name, self.namespace, patch,
-                    _content_type=MERGE_PATCH,  # type: ignore[call-arg]
-                )  # fmt: skip
+                await self._core.patch_namespaced_secret(name, ns, patch, **merge)
             else:
                 await self._custom.patch_namespaced_custom_object(
-                    r.group, r.version, self.namespace, r.plural, name, patch,
-                    _content_type=MERGE_PATCH,  # type: ignore[call-arg]
-                )  # fmt: skip
+                    r.group, r.version, ns, r.plural, name, patch, **merge
+                )
 
     async def delete(self, r: Resource, name: str) -> bool:
         """False where there was no such object."""
+        ns = self.namespace
         with _calling("deleting", r, name):
-            try:
-                if r == SECRET:
-                    await self._core.delete_namespaced_secret(name, self.namespace)
-                else:
-                    await self._custom.delete_namespaced_custom_object(
-                        r.group, r.version, self.namespace, r.plural, name
-                    )
-            except ApiException as exc:
-                if exc.status == 404:
-                    return False
-                raise
-        return True
+            deleted = await _unless(
+                404,
+                self._core.delete_namespaced_secret(name, ns)
+                if r == SECRET
+                else self._custom.delete_namespaced_custom_object(
+                    r.group, r.version, ns, r.plural, name
+                ),
+            )
+        return deleted is not None
