@@ -6,7 +6,6 @@ from Prometheus' history."""
 from __future__ import annotations
 
 import asyncio
-import subprocess
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,11 +16,11 @@ import pytest
 from galapagos_core.worker import Worker
 from tests.deployments.test_deploy_ray import _ok
 from tests.factories import bearer
+from tests.traffic.prometheus import scraping
 from tests.traffic.test_rollouts_ray import FLAKY, _events, _load, _start
 from tests.traffic.test_traffic_ray import TRAFFIC, _eventually, _traffic
 
 pytestmark = pytest.mark.ray
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "prometheus.sh"
 
 
 @pytest.fixture
@@ -32,13 +31,8 @@ async def prometheus(
     endpoint = await running.backends.local_ray.ensure_started()
     assert endpoint.metrics is not None
     target = endpoint.metrics.removeprefix("http://").removesuffix("/metrics")
-    home = tmp_path_factory.mktemp("prometheus")
-    start = [str(SCRIPT), "start", str(home), str(unused_tcp_port), target, "1s"]
-    await asyncio.to_thread(subprocess.run, start, check=True, timeout=600)
-    try:
-        yield f"http://127.0.0.1:{unused_tcp_port}"
-    finally:
-        await asyncio.to_thread(subprocess.run, [str(SCRIPT), "stop", str(home)], check=True)
+    async with scraping(target, tmp_path_factory.mktemp("prometheus"), unused_tcp_port) as url:
+        yield url
 
 
 async def _figures(api: httpx.AsyncClient, admin: str, **query: str) -> httpx.Response:
