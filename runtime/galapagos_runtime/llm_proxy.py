@@ -20,8 +20,9 @@ import asyncio
 import hashlib
 import json
 import logging
+import random
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
@@ -179,8 +180,9 @@ class _Failed(Exception):
 class LlmProxy:
     """One router replica's state: its configuration, cooldowns and upstream connections."""
 
-    def __init__(self, meter: Meter) -> None:
+    def __init__(self, meter: Meter, draw: Callable[[], float] = random.random) -> None:
         self.meter = meter
+        self.draw = draw  # the weighted choices' random numbers in [0, 1)
         self.config = ProxyConfig()
         self.cooldowns = Cooldowns(self.config.cooldown)
         self._session: aiohttp.ClientSession | None = None
@@ -251,7 +253,7 @@ class LlmProxy:
         failures: list[_Failed] = []
         if not model.plan.backends:
             return error(503, f"`{model.name}` has no backend", "no_backend")
-        for backend in attempts(model.plan, self.cooldowns, time.time()):
+        for backend in attempts(model.plan, self.cooldowns, time.time(), self.draw):
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import socket
 import time
 from collections import Counter
@@ -98,9 +99,11 @@ class Router:
 
 @contextlib.asynccontextmanager
 async def router(routing: dict[str, Any]) -> AsyncIterator[Router]:
-    """The proxy behind uvicorn on a free port, configured with ``routing``."""
+    """The proxy behind uvicorn on a free port, configured with ``routing``; its weighted
+    choices drawn from a seeded generator, so that a split's test fails on the weights alone,
+    never on one run's chance."""
     figures = Figures()
-    proxy = LlmProxy(figures)
+    proxy = LlmProxy(figures, random.Random(7).random)
     proxy.reconfigure(routing)
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
