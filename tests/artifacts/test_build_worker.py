@@ -129,10 +129,14 @@ async def test_killed_worker_is_replaced_and_the_job_finishes(
         stderr=subprocess.DEVNULL,
     )
     try:
-        for _ in range(300):
-            packagers = _children(worker.pid, "galapagos_core.artifacts.builds.packaging")
-            if packagers:
+        # The worker starts, takes the job and clones 64 MiB before it packages: on a busy
+        # machine that takes a while, so wait on the job rather than on a fixed count.
+        deadline = asyncio.get_running_loop().time() + 120
+        packagers: list[int] = []
+        while not packagers and asyncio.get_running_loop().time() < deadline:
+            if not (await ArtifactBuilderJob.get(id=job_id)).status.is_live:
                 break
+            packagers = _children(worker.pid, "galapagos_core.artifacts.builds.packaging")
             await asyncio.sleep(0.05)
         job = await ArtifactBuilderJob.get(id=job_id)
         assert job.status == BuildStatus.RUNNING, job.status
