@@ -10,6 +10,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.http_servers import served
+
 
 @dataclass
 class Script:
@@ -54,12 +56,5 @@ async def fake_builder(script: Script) -> AsyncIterator[str]:
     app = web.Application()
     app.router.add_post("/build_with_dockerfile", build)
     app.router.add_get("/task/status", status)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        await runner.cleanup()
+    async with served(app) as url:
+        yield url

@@ -5,6 +5,7 @@ never what the target answered."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import subprocess
 from collections.abc import AsyncIterator
@@ -25,6 +26,7 @@ from galapagos_model.catalog import Serve
 from galapagos_model.enums import BuilderKind, BuildStatus, SourceKind
 from tests.factories import Factory, bearer
 from tests.gitrepos import make_repo
+from tests.http_servers import served
 
 STRICT = OutboundGuard("git host", "builds.allow_private_git_hosts")
 
@@ -136,7 +138,7 @@ class GitHttp:
         self.bare = bare
         self.hits: list[str] = []
         self.bait_port = 0
-        self.runners: list[web.AppRunner] = []
+        self.servers = contextlib.AsyncExitStack()
 
     async def start(self) -> tuple[int, int]:
         async def redirect_home(request: web.Request) -> web.Response:
@@ -160,20 +162,14 @@ class GitHttp:
         git_app.router.add_route("*", "/repo.git/{tail:.*}", smart_http)
         bait_app = web.Application()
         bait_app.router.add_route("*", "/{tail:.*}", bait)
-        ports = []
-        for app, host in ((git_app, "127.0.0.2"), (bait_app, "127.0.0.1")):
-            runner = web.AppRunner(app)
-            await runner.setup()
-            site = web.TCPSite(runner, host, 0)
-            await site.start()
-            self.runners.append(runner)
-            ports.append(site._server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
-        self.bait_port = ports[1]
-        return ports[0], ports[1]
+        git_port, self.bait_port = [
+            int((await self.servers.enter_async_context(served(app, host))).rsplit(":", 1)[1])
+            for app, host in ((git_app, "127.0.0.2"), (bait_app, "127.0.0.1"))
+        ]
+        return git_port, self.bait_port
 
     async def stop(self) -> None:
-        for runner in self.runners:
-            await runner.cleanup()
+        await self.servers.aclose()
 
 
 def _bare_repo(folder: Path) -> Path:

@@ -15,6 +15,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, generate_latest
 
 from tests.factories import bearer
+from tests.http_servers import served
 from tests.traffic.prometheus import scraping
 from tests.traffic.test_traffic_rules import TRAFFIC, _variants
 
@@ -36,13 +37,8 @@ async def counters() -> AsyncIterator[tuple[str, Counter]]:
 
     app = web.Application()
     app.router.add_get("/metrics", metrics)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    yield f"127.0.0.1:{port}", requests
-    await runner.cleanup()
+    async with served(app) as url:
+        yield url.removeprefix("http://"), requests
 
 
 async def _scraped(prometheus: str, variant: str, value: float) -> None:

@@ -14,6 +14,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.http_servers import served
+
 STREAM_PAUSE = 0.5  # between a stream's first and second chunk
 
 
@@ -139,20 +141,10 @@ class Upstream:
 async def upstreams(*names: str) -> AsyncIterator[dict[str, Upstream]]:
     """One running upstream per name, on 127.0.0.1, each with its base URL."""
     found = {name: Upstream(name) for name in names}
-    runners: list[web.AppRunner] = []
-    try:
+    async with contextlib.AsyncExitStack() as stack:
         for upstream in found.values():
             app = web.Application()
             app.router.add_route("*", "/v1/{tail:.*}", upstream.handle)
-            # A hanging handler is cancelled at cleanup rather than awaited for a minute.
-            runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-            await runner.setup()
-            runners.append(runner)
-            site = web.TCPSite(runner, "127.0.0.1", 0)
-            await site.start()
-            port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-            upstream.url = f"http://127.0.0.1:{port}"
+            # A hanging handler is cancelled at the end rather than awaited for a minute.
+            upstream.url = await stack.enter_async_context(served(app, shutdown_timeout=0.5))
         yield found
-    finally:
-        for runner in runners:
-            await runner.cleanup()

@@ -20,6 +20,7 @@ from galapagos_core.workloads.spec import BackendError, WorkloadSpec
 from galapagos_model.catalog import Environment
 from galapagos_model.enums import ArtifactKind
 from tests.factories import bearer
+from tests.http_servers import served
 
 TOKEN = "remote-dashboard-token"
 THEIRS = {"name": "theirs", "route_prefix": "/theirs", "import_path": "app:app"}
@@ -57,13 +58,8 @@ async def dashboard() -> AsyncIterator[tuple[str, list[dict[str, Any]]]]:
 
     app = web.Application()
     app.router.add_route("*", "/api/serve/applications/", handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    yield f"http://127.0.0.1:{port}", puts
-    await runner.cleanup()
+    async with served(app) as url:
+        yield url, puts
 
 
 async def test_remote_ray_gets_the_token_and_keeps_foreign_apps(
