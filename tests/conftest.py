@@ -28,6 +28,7 @@ from galapagos_core.identity.service import IdentityService
 from galapagos_core.kernel import database
 from galapagos_core.kernel.config import Settings, load_settings
 from galapagos_core.kernel.http import HttpClient
+from galapagos_core.kernel.log import request_id_var
 from galapagos_core.worker import Worker, make_worker
 from tests.factories import Factory
 
@@ -188,6 +189,8 @@ class QueryCounter(logging.Handler):
         self.queries: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
+        if request_id_var.get() is None:  # a background loop's (GPU discovery), not a request's
+            return
         message = record.getMessage()
         if not message.startswith(("Created connection", "Closed connection")):
             self.queries.append(message)
@@ -195,7 +198,8 @@ class QueryCounter(logging.Handler):
 
 @pytest.fixture
 def count_queries() -> Iterator[QueryCounter]:
-    """Counts every SQL statement the ORM sends while the test runs."""
+    """Counts the SQL statements the ORM sends for requests (those with a request id) while
+    the test runs."""
     logger = logging.getLogger("tortoise.db_client")
     counter, level = QueryCounter(), logger.level
     logger.addHandler(counter)
